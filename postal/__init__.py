@@ -1,0 +1,62 @@
+"""postal: the post office's one-stop counter — intake, custody, home delivery and reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, error handlers."""
+    from apiflask import APIFlask
+
+    import config as settings_module
+    from postal import database, errors, i18n, security
+    from postal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    settings = settings_module.load(config)
+    app = APIFlask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "postal" / "static"),
+        title="postal API",
+        version="1",
+        spec_path="/api/v1/openapi.json",
+        docs_path="/api/v1/docs",
+        json_errors=False,
+    )
+    app.config.from_mapping(settings)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'postal.db'}"
+    database.configure_engine_options(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    with app.app_context():
+        database.install_guards(db.engine)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Ho_Chi_Minh")
+    limiter.init_app(app)
+
+    security.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    errors.install_api_errors(app)
+    database.init_app(app)
+
+    from postal.api import register_api
+    from postal.web import register_web
+
+    register_web(app)
+    register_api(app)
+
+    from postal.cli import register_commands
+
+    register_commands(app)
+    return app

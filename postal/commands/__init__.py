@@ -1,0 +1,3 @@
+"""Further console commands, one module per capability (import, report, backup)."""
+
+COMMANDS: list = []

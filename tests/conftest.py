@@ -1,0 +1,183 @@
+"""Fixtures: a fresh app and database per test, factories, and a login helper.
+
+SQLite (default): the schema and reference data are migrated once into a template file that
+each test copies. PostgreSQL (TEST_DATABASE_URL): migrated once per run; every table but the
+reference units is truncated before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from postal import create_app
+from postal.domain import accounts
+from postal.domain.catalogue import upsert_procedure
+from postal.domain.reference import add_unit
+from postal.extensions import db
+from postal.models import OrgUnit, UnitKind
+
+PASSWORD = "correct-horse-42"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def _migrate(url: str) -> None:
+    from postal.cli import upgrade_database
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade_database()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(PG_URL)
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('alembic_version', 'org_unit')"
+        )).scalars().all()
+        if tables:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("DELETE FROM org_unit WHERE kind NOT IN ('province', 'commune')"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path):
+    if PG_URL:
+        _reset_postgres(PG_URL)
+        return PG_URL
+    path = tmp_path / "postal.db"
+    shutil.copyfile(database_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_config():
+    """Override in a test module to change settings."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_config):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **app_config})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def province(app):
+    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == "42"))
+
+
+@pytest.fixture
+def make_unit(app, province):
+    def make(kind=UnitKind.CENTRE, *, code=None, name=None, parent=None, **kw):
+        code = code or f"U{uuid.uuid4().hex[:6].upper()}"
+        unit = add_unit(db.session, code=code, name=name or f"Đơn vị {code}", kind=kind,
+                        parent=parent or province, **kw)
+        db.session.commit()
+        return unit
+
+    return make
+
+
+@pytest.fixture
+def centre(make_unit):
+    return make_unit(UnitKind.CENTRE, code="TTHCC-TEST", name="Trung tâm Phục vụ HCC Thành Sen",
+                     ident_code="000.00.42.H26", lat=18.3428, lon=105.9057)
+
+
+@pytest.fixture
+def agency(make_unit):
+    return make_unit(UnitKind.AGENCY, code="STP-TEST", name="Sở Tư pháp")
+
+
+@pytest.fixture
+def make_user(app, centre):
+    def make(role="clerk", *, unit=None, username=None, password=PASSWORD):
+        user = accounts.create_user(db.session, username or f"{role}-{uuid.uuid4().hex[:6]}",
+                                    password, role, unit or centre)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_procedure(app, agency):
+    def make(code=None, **kw):
+        kw.setdefault("name", "Cấp bản sao trích lục hộ tịch")
+        kw.setdefault("field", "Hộ tịch")
+        kw.setdefault("agency", agency)
+        kw.setdefault("processing_days", 3)
+        kw.setdefault("documents", [{"id": "d1", "name": "Tờ khai", "required": True},
+                                    {"id": "d2", "name": "Giấy uỷ quyền", "required": False}])
+        proc = upsert_procedure(db.session, code=code or f"1.{uuid.uuid4().int % 10**6:06d}", **kw)
+        db.session.commit()
+        return proc
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Log `user` in through the real login form (CSRF token included)."""
+
+    def do(user, password=PASSWORD):
+        page = client.get("/login")
+        token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1]
+        token = token.split('"')[0]
+        return client.post("/login", data={"username": user.username, "password": password,
+                                           "csrf_token": token})
+
+    return do
+
+
+@pytest.fixture
+def api_token(client):
+    def get(user, password=PASSWORD):
+        response = client.post("/api/v1/auth/token",
+                               json={"username": user.username, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return get
+
+
+def csrf_from(response) -> str:
+    """The CSRF token of a rendered page (from its <meta name="csrf-token">)."""
+    html = response.get_data(as_text=True)
+    return html.split('<meta name="csrf-token" content="')[1].split('"')[0]
