@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from contextvars import ContextVar
+
+from flask import Flask, Response, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -11,6 +13,10 @@ from sqlalchemy.orm import Session
 from postal.domain.errors import Conflict, DomainError
 
 APPEND_ONLY = ("audit_log", "event")
+
+# True while the current request or job is going to write: SQLite then takes the write lock
+# when the transaction begins (see install_guards); readers never wait.
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 
 
 class AppendOnlyViolation(DomainError):
@@ -30,11 +36,12 @@ def configure_engine_options(app: Flask) -> None:
 
 
 def install_guards(engine: Engine) -> None:
-    """Pragmas for SQLite; each transaction takes the write lock up front (BEGIN IMMEDIATE).
+    """Pragmas for SQLite; a writing transaction takes the write lock up front (BEGIN IMMEDIATE).
 
-    SQLite cannot upgrade a read transaction to a write one while another writer commits, so
+    SQLite cannot upgrade a read transaction to a write one after another writer committed, so
     concurrent intakes would fail with "database is locked" instead of waiting; taking the lock
-    at BEGIN makes them queue behind busy_timeout.
+    at BEGIN makes writers queue behind busy_timeout. Readers (GET requests) begin deferred, so
+    in WAL mode they never wait for a writer.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -52,7 +59,7 @@ def install_guards(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
 @event.listens_for(Session, "before_flush")
@@ -67,6 +74,10 @@ def _refuse_rewriting_history(session: Session, _context, _instances) -> None:
 def init_app(app: Flask) -> None:
     """Commit once per request when it succeeded; anything else is rolled back."""
     from postal.extensions import db
+
+    @app.before_request
+    def _declare_intent():
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
 
     @app.after_request
     def _commit(response: Response) -> Response:

@@ -92,6 +92,7 @@ class IsolatedClient(FlaskClient):
     database session, never the test's."""
 
     def open(self, *args, **kwargs):
+        db.session.commit()  # the request must see what the test wrote; ends its snapshot too
         with self.application.app_context():
             return super().open(*args, **kwargs)
 
