@@ -194,11 +194,14 @@ def test_miss_is_cached_until_it_expires(server, make_nominatim):
 
 def test_rate_limiter_spaces_requests_by_min_delay(server, make_nominatim):
     nominatim = make_nominatim(min_delay_seconds=0.2)
+    started = time.monotonic()
     for address in ("a", "b", "c", "d"):
         nominatim.geocode(address)
+    assert time.monotonic() - started >= 3 * 0.2
     arrivals = [at for at, _, _ in server.requests]
     assert len(arrivals) == 4
-    assert all(later - earlier >= 0.18 for earlier, later in pairwise(arrivals))
+    # Measured at the server, so allow for a little network jitter.
+    assert all(later - earlier >= 0.15 for earlier, later in pairwise(arrivals))
 
 
 def test_learned_position_is_the_median_of_fixes(learned):

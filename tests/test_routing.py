@@ -14,6 +14,20 @@ from postal.delivery.routing import RoutePlan, naive_total_km, plan_route
 pytestmark = pytest.mark.filterwarnings("error")
 
 DEPOT = (18.3406, 105.9057)  # Hà Tĩnh city
+HEURISTIC_MISSES_ROUND_TRIP = [
+    (18.107, 106.063), (18.611, 105.53), (18.396, 105.705), (18.521, 106.01),
+    (18.075, 105.326), (18.669, 105.689), (18.61, 105.302), (18.356, 105.949),
+]  # fmt: skip
+HEURISTIC_MISSES_ONE_WAY = [
+    (18.181, 106.166), (18.101, 105.934), (18.068, 105.523), (18.799, 105.488),
+    (18.513, 105.713), (18.363, 105.745), (18.154, 106.047), (18.072, 105.511),
+]  # fmt: skip
+# A round trip given in a better order than nearest neighbour plus 2-opt and Or-opt find.
+WELL_ORDERED = [
+    (18.334, 105.702), (18.289, 105.732), (18.022, 105.711), (18.008, 105.572),
+    (18.268, 105.428), (18.501, 105.567), (18.595, 105.579), (18.646, 105.901),
+    (18.631, 106.161), (18.203, 106.104), (18.207, 105.871), (18.328, 105.892),
+]  # fmt: skip
 points = st.tuples(
     st.floats(min_value=18.0, max_value=18.8, allow_nan=False),
     st.floats(min_value=105.3, max_value=106.2, allow_nan=False),
@@ -59,16 +73,17 @@ def test_large_run_on_great_circle_matrix_is_never_longer_than_given_order(stops
 
 @settings(max_examples=25, deadline=None)
 @given(stops=st.lists(points, max_size=routing.EXACT_MAX_STOPS), return_to_depot=st.booleans())
-@example(
-    stops=[(18.0 + 0.1 * i, 106.2 - 0.11 * (i * 5 % 8)) for i in range(8)], return_to_depot=True
-)
-@example(
-    stops=[(18.0 + 0.1 * i, 106.2 - 0.11 * (i * 5 % 8)) for i in range(8)], return_to_depot=False
-)
+# Found by search: nearest neighbour plus 2-opt and Or-opt miss the optimum on these two.
+@example(stops=HEURISTIC_MISSES_ROUND_TRIP, return_to_depot=True)
+@example(stops=HEURISTIC_MISSES_ONE_WAY, return_to_depot=False)
 def test_up_to_eight_stops_the_route_is_the_exhaustive_optimum(stops, return_to_depot):
     plan = plan_route(DEPOT, stops, return_to_depot=return_to_depot)
     assert_is_permutation(plan, len(stops))
     assert plan.total_km == pytest.approx(brute_force_km(DEPOT, stops, return_to_depot), abs=1e-9)
+
+
+def test_a_well_ordered_run_is_not_made_worse():
+    assert plan_route(DEPOT, WELL_ORDERED).total_km <= naive_total_km(DEPOT, WELL_ORDERED) + 1e-9
 
 
 @pytest.mark.parametrize("return_to_depot", [True, False])

@@ -59,10 +59,10 @@ def plan_route(depot: Stop, stops: Sequence[Stop], *, return_to_depot: bool = Tr
         route = _exhaustive(matrix, n)
     else:
         neighbours = _neighbour_lists(matrix)
-        route = _improve(_nearest_neighbour(matrix, n), matrix, neighbours)
-        if _length(route, matrix) > _length(naive, matrix):
-            from_naive = _improve(naive[:], matrix, neighbours)
-            route = min(route, from_naive, key=lambda r: _length(r, matrix))
+        # Two starts: the greedy one, and the given order, so the plan is never worse than it.
+        starts = (_nearest_neighbour(matrix, n), naive[:])
+        improved = [_improve(start, matrix, neighbours) for start in starts]
+        route = min(improved, key=lambda r: _length(r, matrix))
     legs = _legs(route, matrix, points, use_geodesic, return_to_depot)
     if not use_geodesic:
         # Great-circle and geodesic disagree by up to 0.5 %; keep the promise in geodesic terms.
@@ -180,13 +180,11 @@ def _nearest_neighbour(matrix: list[list[float]], n: int) -> list[int]:
 
 def _neighbour_lists(matrix: list[list[float]]) -> list[list[int]]:
     """Each node's nearest other nodes, closest first, lowest index on ties."""
-    m = len(matrix)
-    return [
-        sorted((c for c in range(m) if c != a), key=lambda c, row=matrix[a]: (row[c], c))[
-            :NEIGHBOURS
-        ]
-        for a in range(m)
-    ]
+    lists = []
+    for a, row in enumerate(matrix):
+        ranked = sorted(range(len(matrix)), key=lambda c, row=row: (row[c], c))
+        lists.append([c for c in ranked if c != a][:NEIGHBOURS])
+    return lists
 
 
 def _improve(route: list[int], matrix: list[list[float]], neighbours: list[list[int]]) -> list[int]:
