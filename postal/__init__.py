@@ -41,7 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
         database.install_guards(db.engine)
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Ho_Chi_Minh")
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=lambda: "Asia/Ho_Chi_Minh")
     limiter.init_app(app)
 
     security.init_app(app)

@@ -13,7 +13,6 @@ DEMO_PASSWORD = "postal-demo"
 
 def _create_app():
     import config as settings_module
-
     from postal import create_app
 
     try:
@@ -94,7 +93,8 @@ def db_downgrade(revision):
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--dossiers", default=2000, show_default=True, help="demo dossiers for an empty database")
+@click.option("--dossiers", default=2000, show_default=True,
+              help="demo dossiers for an empty database")
 @with_appcontext
 def serve(host, port, dossiers):
     """Create or upgrade the schema, seed demo data into an empty database, start the app."""

@@ -1,4 +1,4 @@
-"""One place that turns domain errors and HTTP errors into answers: JSON for the API, pages otherwise."""
+"""One place that turns domain and HTTP errors into answers: JSON for the API, pages otherwise."""
 
 from __future__ import annotations
 

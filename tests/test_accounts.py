@@ -8,7 +8,7 @@ from sqlalchemy import select
 from postal.domain import accounts
 from postal.domain.errors import Conflict, ValidationFailed
 from postal.extensions import db
-from postal.models import AuditEntry, Role, User, UnitKind, utcnow
+from postal.models import AuditEntry, Role, UnitKind, User, utcnow
 from tests.conftest import PASSWORD, csrf_from
 
 HOMES = {

@@ -18,4 +18,5 @@ bp = APIBlueprint("api_procedures", __name__, url_prefix="/api/v1", tag="procedu
 @roles_required(*Role)
 def list_procedures(query):
     """Search the catalogue by code or words, accent-insensitively."""
-    return [procedure_dict(p) for p in search_procedures(db.session, query["q"], limit=query["limit"])]
+    found = search_procedures(db.session, query["q"], limit=query["limit"])
+    return [procedure_dict(p) for p in found]

@@ -17,7 +17,7 @@ NAMING_CONVENTION = {
 
 
 class UTCDateTime(TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out; SQLite keeps naive UTC, PostgreSQL timestamptz."""
+    """Aware datetimes in, aware UTC out; SQLite keeps naive UTC, PostgreSQL timestamptz."""
 
     impl = DateTime(timezone=True)
     cache_ok = True

@@ -22,7 +22,8 @@ class CalendarOverride(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, unique=True)
     kind: Mapped[OverrideKind] = mapped_column(
-        Enum(OverrideKind, native_enum=False, length=12, values_callable=lambda e: [m.value for m in e])
+        Enum(OverrideKind, native_enum=False, length=12,
+             values_callable=lambda e: [m.value for m in e])
     )
     note: Mapped[str] = mapped_column(String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

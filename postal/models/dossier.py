@@ -33,7 +33,8 @@ class Timeliness(enum.StrEnum):
 
 
 def _enum(cls, length=24):
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+    return Enum(cls, native_enum=False, length=length,
+                values_callable=lambda e: [m.value for m in e])
 
 
 class Dossier(Base):

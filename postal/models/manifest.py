@@ -38,7 +38,9 @@ class Manifest(Base):
     to_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[ManifestStatus] = mapped_column(_enum(ManifestStatus), default=ManifestStatus.OPEN)
+    status: Mapped[ManifestStatus] = mapped_column(
+        _enum(ManifestStatus), default=ManifestStatus.OPEN
+    )
 
     from_unit = relationship("OrgUnit", foreign_keys=[from_unit_id])
     to_unit = relationship("OrgUnit", foreign_keys=[to_unit_id])
