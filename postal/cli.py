@@ -108,7 +108,7 @@ def serve(host, port, dossiers):
         from postal.demo import seed_demo
 
         click.echo(f"empty database: seeding demo data ({dossiers} dossiers)…")
-        seed_demo(db.session, dossiers=dossiers, seed=1)
+        seed_demo(db.session, dossiers=dossiers, seed=1, settings=current_app.config)
         db.session.commit()
     from postal.demo import demo_logins
 
@@ -131,7 +131,8 @@ def demo(dossiers, seed):
     from postal.extensions import db
 
     upgrade_database()
-    summary = seed_demo(db.session, dossiers=dossiers, seed=seed, progress=click.echo)
+    summary = seed_demo(db.session, dossiers=dossiers, seed=seed, progress=click.echo,
+                        settings=current_app.config)
     db.session.commit()
     click.echo(summary)
 

@@ -67,7 +67,19 @@ def _reset_postgres(url: str) -> None:
         )).scalars().all()
         if tables:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        conn.execute(text("DELETE FROM org_unit WHERE kind NOT IN ('province', 'commune')"))
+        # back to the reference units exactly as migrated: drop what tests added, undo edits
+        last = conn.execute(text(
+            "SELECT max(id) FROM org_unit WHERE kind IN ('province', 'commune') "
+            "AND path ~ '^/[0-9]{2}/([0-9]{5}/)?$'"
+        )).scalar()
+        conn.execute(text("DELETE FROM org_unit WHERE id > :last"), {"last": last})
+        conn.execute(text(
+            "UPDATE org_unit SET lat = NULL, lon = NULL, ident_code = NULL, address = NULL, "
+            "same_day_cutoff = NULL WHERE lat IS NOT NULL OR ident_code IS NOT NULL "
+            "OR address IS NOT NULL OR same_day_cutoff IS NOT NULL"
+        ))
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('org_unit', 'id'), :last)"),
+                     {"last": last})
     engine.dispose()
 
 

@@ -11,12 +11,13 @@ from postal.models.leg import Leg
 from postal.models.manifest import LineStatus, Manifest, ManifestLine, ManifestStatus
 from postal.models.procedure import Procedure
 from postal.models.sequence import DailySequence
+from postal.models.serial import SerialCounter
 from postal.models.unit import OrgUnit, UnitKind
 from postal.models.user import ApiToken, Role, User
 
 __all__ = [
-    "ApiToken", "Applicant", "AuditEntry", "Base", "CalendarOverride", "Channel", "DailySequence",
-    "Dossier", "Event", "Item", "ItemKind", "Leg", "LineStatus", "Manifest", "ManifestLine",
-    "ManifestStatus", "OrgUnit", "OverrideKind", "Procedure", "ReturnMethod", "Role", "Timeliness",
-    "UTCDateTime", "UnitKind", "User", "utcnow",
+    "ApiToken", "Applicant", "AuditEntry", "Base", "CalendarOverride", "Channel",
+    "DailySequence", "Dossier", "Event", "Item", "ItemKind", "Leg", "LineStatus", "Manifest",
+    "ManifestLine", "ManifestStatus", "OrgUnit", "OverrideKind", "Procedure", "ReturnMethod",
+    "Role", "SerialCounter", "Timeliness", "UnitKind", "User", "UTCDateTime", "utcnow",
 ]

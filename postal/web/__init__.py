@@ -6,7 +6,9 @@ from importlib import import_module
 
 from flask import Flask
 
-MODULES = ("auth", "home", "counter", "courier", "agency", "office", "public", "admin")
+MODULES = (
+    "auth", "home", "counter", "calendar_admin", "courier", "agency", "office", "public", "admin",
+)
 
 
 def register_web(app: Flask) -> None:
