@@ -100,3 +100,4 @@ def init_app(app: Flask) -> None:
     def _rollback(exc):
         if exc is not None:
             db.session.rollback()
+        write_intent.set(False)  # the thread may serve readers (or a test) next

@@ -1,3 +1,5 @@
 """Further console commands, one module per capability (import, report, backup)."""
 
-COMMANDS: list = []
+from postal.commands import reports
+
+COMMANDS: list = [*reports.COMMANDS]

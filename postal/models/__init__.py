@@ -10,6 +10,7 @@ from postal.models.item import Item, ItemKind
 from postal.models.leg import Leg
 from postal.models.manifest import LineStatus, Manifest, ManifestLine, ManifestStatus
 from postal.models.procedure import Procedure
+from postal.models.report_closure import ReportClosure
 from postal.models.sequence import DailySequence
 from postal.models.serial import SerialCounter
 from postal.models.unit import OrgUnit, UnitKind
@@ -18,6 +19,7 @@ from postal.models.user import ApiToken, Role, User
 __all__ = [
     "ApiToken", "Applicant", "AuditEntry", "Base", "CalendarOverride", "Channel",
     "DailySequence", "Dossier", "Event", "Item", "ItemKind", "Leg", "LineStatus", "Manifest",
-    "ManifestLine", "ManifestStatus", "OrgUnit", "OverrideKind", "Procedure", "ReturnMethod",
-    "Role", "SerialCounter", "Timeliness", "UnitKind", "User", "UTCDateTime", "utcnow",
+    "ManifestLine", "ManifestStatus", "OrgUnit", "OverrideKind", "Procedure", "ReportClosure",
+    "ReturnMethod", "Role", "SerialCounter", "Timeliness", "UnitKind", "User", "UTCDateTime",
+    "utcnow",
 ]

@@ -1,0 +1,52 @@
+"""The dossier register (Sổ theo dõi hồ sơ) as an A4 landscape PDF."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from datetime import date
+
+from reportlab.lib.pagesizes import A4, landscape
+
+from postal.documents.pdf import draw_text, finish, mm, new_canvas
+from postal.documents.table import Column, draw_table
+from postal.domain.register import RegisterRow
+
+PAGE = landscape(A4)
+MARGIN = 10 * mm
+SIZE = 7.5
+WIDTHS = (10, 30, 48, 30, 52, 21, 22, 22, 22, 20)  # mm, 277 in all
+
+
+def render_register(rows: Iterable[RegisterRow], *, unit_name: str, date_from: date,
+                    date_to: date) -> bytes:
+    buffer = io.BytesIO()
+    canvas = new_canvas(buffer, PAGE, title="Sổ theo dõi hồ sơ")
+    width, height = PAGE
+    page = [1]
+
+    def footer() -> None:
+        draw_text(canvas, width - MARGIN, MARGIN / 2, f"Trang {page[0]}", 7, align="right")
+
+    def new_page() -> float:
+        footer()
+        canvas.showPage()
+        page[0] += 1
+        return height - MARGIN
+
+    draw_text(canvas, width / 2, height - MARGIN - 4 * mm, "SỔ THEO DÕI HỒ SƠ", 13, bold=True,
+              align="centre")
+    draw_text(canvas, width / 2, height - MARGIN - 10 * mm,
+              f"{unit_name} — từ ngày {date_from:%d/%m/%Y} đến ngày {date_to:%d/%m/%Y}", 9,
+              align="centre")
+    titles = ("STT", "Mã hồ sơ", "Tên thủ tục", "Người nộp", "Địa chỉ", "Số điện thoại",
+              "Ngày nhận", "Hẹn trả", "Ngày trả", "Người nhận")
+    columns = [Column(t, w * mm, "right" if t == "STT" else "left")
+               for t, w in zip(titles, WIDTHS, strict=True)]
+    cells = [[str(i), *row.cells()] for i, row in enumerate(rows, start=1)]
+    if not cells:
+        cells = [["", "Không có hồ sơ nào trong kỳ", "", "", "", "", "", "", "", ""]]
+    draw_table(canvas, MARGIN, height - MARGIN - 15 * mm, columns, cells, size=SIZE,
+               bottom=MARGIN + 4 * mm, new_page=new_page)
+    footer()
+    return finish(canvas, buffer)

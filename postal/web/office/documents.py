@@ -1,0 +1,60 @@
+"""Downloads: the monthly report (PDF, XLSX, CSV) and the dossier register (PDF, XLSX)."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from postal.documents.register_pdf import render_register
+from postal.documents.report_pdf import render_report
+from postal.domain import exports
+from postal.domain.register import register_rows, register_xlsx
+from postal.domain.reportdata import monthly_data
+from postal.extensions import db
+from postal.models import Role
+from postal.security import roles_required
+from postal.web.office.common import asked_period, asked_unit, bp, now
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(body: bytes | str, mimetype: str, name: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _name(prefix: str, unit, date_from, date_to, ext: str) -> str:
+    return f"{prefix}-{unit.code}-{date_from:%Y%m%d}-{date_to:%Y%m%d}.{ext}"
+
+
+@bp.get("/report.<any(pdf, xlsx, csv):fmt>")
+@roles_required(Role.MANAGER)
+def report(fmt: str):
+    unit = asked_unit()
+    date_from, date_to = asked_period()
+    name = _name("bao-cao", unit, date_from, date_to, fmt)
+    if fmt == "pdf":
+        data = monthly_data(db.session, unit, date_from, date_to, now=now(),
+                            breakdowns=("field",))
+        response = _download(render_report(data), "application/pdf", name)
+        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+        return response
+    data = monthly_data(db.session, unit, date_from, date_to, breakdowns=())
+    if fmt == "csv":
+        return _download(exports.report_csv(data.figures), "text/csv; charset=utf-8", name)
+    return _download(exports.report_xlsx(data.figures, unit=unit, date_from=date_from,
+                                         date_to=date_to), XLSX, name)
+
+
+@bp.get("/register.<any(pdf, xlsx):fmt>")
+@roles_required(Role.MANAGER)
+def register(fmt: str):
+    unit = asked_unit()
+    date_from, date_to = asked_period()
+    rows = register_rows(db.session, unit, date_from, date_to)
+    name = _name("so-theo-doi", unit, date_from, date_to, fmt)
+    if fmt == "pdf":
+        return _download(render_register(rows, unit_name=unit.name, date_from=date_from,
+                                         date_to=date_to), "application/pdf", name)
+    title = f"Sổ theo dõi hồ sơ — {unit.name} — {date_from:%d/%m/%Y}–{date_to:%d/%m/%Y}"
+    return _download(register_xlsx(rows, title=title), XLSX, name)

@@ -1,0 +1,60 @@
+"""The import page: upload a CSV/XLSX, then watch its progress (the page polls a JSON status)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from postal.domain.errors import NotFound, ValidationFailed
+from postal.models import Role
+from postal.security import roles_required
+from postal.web.office import jobs
+from postal.web.office.common import bp, now
+
+SUFFIXES = (".csv", ".xlsx")
+
+
+@bp.get("/import")
+@roles_required(Role.MANAGER)
+def import_page():
+    return render_template("office/import.html", job=None)
+
+
+@bp.post("/import")
+@roles_required(Role.MANAGER)
+def import_upload():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed("chọn tệp CSV hoặc XLSX", field="file")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ValidationFailed("tệp phải là .csv hoặc .xlsx", field="file")
+    folder = Path(current_app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=suffix, delete=False) as handle:
+        upload.save(handle)
+    job = jobs.start(current_app._get_current_object(), current_user.id, Path(handle.name),
+                     Path(upload.filename).name, now())
+    return redirect(url_for("office.import_job", job_id=job.id), 303)
+
+
+def _job(job_id: str) -> jobs.Job:
+    job = jobs.get(job_id)
+    if job is None or (job.user_id != current_user.id and current_user.role != Role.ADMIN):
+        raise NotFound("không có lượt nhập này")
+    return job
+
+
+@bp.get("/import/<job_id>")
+@roles_required(Role.MANAGER)
+def import_job(job_id: str):
+    return render_template("office/import.html", job=_job(job_id))
+
+
+@bp.get("/import/<job_id>/status")
+@roles_required(Role.MANAGER)
+def import_status(job_id: str):
+    return jsonify(_job(job_id).as_dict())
