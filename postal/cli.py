@@ -117,8 +117,11 @@ def serve(host, port, dossiers):
     for username, role, unit in demo_logins(db.session):
         click.echo(f"  {username:<14} {role:<8} {unit}")
     click.echo("")
-    app: Flask = current_app._get_current_object()
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    from werkzeug.serving import run_simple
+
+    # Flask's app.run() refuses to start from inside its own CLI; serve with werkzeug directly.
+    # For production, run gunicorn (README, docs/deployment.md).
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 @click.command("demo")
@@ -176,3 +179,7 @@ def register_commands(app: Flask) -> None:
 
     for command in (*COMMANDS, *MORE):
         app.cli.add_command(command)
+
+
+if __name__ == "__main__":
+    main()
