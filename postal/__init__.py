@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseInt(IntegerConverter):
+    """`<int:id>` that a BIGINT column can hold: a larger number is simply no such page (404)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,10 +35,11 @@ def create_app(config: dict | None = None) -> Flask:
         title="postal API",
         version="1",
         spec_path="/api/v1/openapi.json",
-        docs_path="/api/v1/docs",
+        docs_path=None,  # the interactive docs page loads its scripts from a CDN: not here
         json_errors=False,
     )
     app.config.from_mapping(settings)
+    app.url_map.converters["int"] = DatabaseInt
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'postal.db'}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
 
 from flask import Flask, Response, request
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from postal.domain.errors import Conflict, DomainError
 
+log = logging.getLogger(__name__)
 APPEND_ONLY = ("audit_log", "event")
 
 # True while the current request or job is going to write: SQLite then takes the write lock
@@ -91,9 +93,13 @@ def init_app(app: Flask) -> None:
             from postal.errors import error_response
 
             return error_response(Conflict(f"the change clashes with stored data: {exc.orig}"))
-        except OperationalError:
+        except OperationalError as exc:
+            # an error raised here would bypass the error handlers and become a bare 500
+            from postal.errors import database_unavailable
+
+            log.error("commit failed: %s", exc)
             db.session.rollback()
-            raise
+            return app.make_response(database_unavailable())
         return response
 
     @app.teardown_request

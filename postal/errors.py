@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -24,6 +25,17 @@ def error_response(error: DomainError):
     if wants_json():
         return jsonify(error=body), error.status
     return render_template("error.html", status=error.status, error=body), error.status
+
+
+def database_unavailable():
+    """503: the database could not be reached or could not commit; nothing was saved."""
+    body = {
+        "code": "database_unavailable",
+        "message": "the database is unavailable; nothing was saved, try again shortly",
+    }
+    if wants_json():
+        return jsonify(error=body), 503
+    return render_template("error.html", status=503, error=body), 503
 
 
 def init_app(app: Flask) -> None:
@@ -54,19 +66,23 @@ def init_app(app: Flask) -> None:
                 response.headers[key] = value
         return response
 
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        from postal.extensions import db
+
+        db.session.rollback()
+        body = {"code": "csrf_failed", "message": error.description}
+        if wants_json():
+            return jsonify(error=body), 400
+        return render_template("error.html", status=400, error=body), 400
+
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError):
         from postal.extensions import db
 
         log.error("database unavailable: %s", error)
         db.session.rollback()
-        body = {
-            "code": "database_unavailable",
-            "message": "the database is unavailable; nothing was saved, try again shortly",
-        }
-        if wants_json():
-            return jsonify(error=body), 503
-        return render_template("error.html", status=503, error=body), 503
+        return database_unavailable()
 
     @app.errorhandler(500)
     def _internal(error):
@@ -106,8 +122,13 @@ def install_api_errors(app) -> None:
     def _apiflask_error(error):
         from werkzeug.http import HTTP_STATUS_CODES
 
-        name = HTTP_STATUS_CODES.get(error.status_code, "error").lower().replace(" ", "_")
-        body = {"code": "validation_failed" if error.status_code == 422 else name,
+        status = error.status_code
+        if status == 400:
+            # a body that is not JSON at all is bad input like any other: one documented answer
+            # (a missing CSRF token has its own handler and stays 400)
+            status = 422
+        name = HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "_")
+        body = {"code": "validation_failed" if status == 422 else name,
                 "message": str(error.message)}
         detail = error.detail or {}
         for location in ("json", "query", "form", "files", "path"):
@@ -117,7 +138,10 @@ def install_api_errors(app) -> None:
                 body["field"] = str(name)
                 body["message"] = f"{name}: {_first(messages)}"
                 break
-        return {"error": body}, error.status_code, error.headers
+        if not wants_json():
+            page = render_template("error.html", status=status, error=body)
+            return page, status, {**(error.headers or {}), "Content-Type": "text/html"}
+        return {"error": body}, status, error.headers
 
 
 def _first(messages) -> str:

@@ -28,19 +28,28 @@ def roles_required(*roles: Role):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                if request.path.startswith("/api/"):
-                    raise Unauthorized("log in or send a bearer token")
-                from postal.extensions import login_manager
+            refusal = check_roles(roles)
+            return refusal if refusal is not None else view(*args, **kwargs)
 
-                return login_manager.unauthorized()
-            if roles and current_user.role not in roles and current_user.role != Role.ADMIN:
-                raise Forbidden(f"this needs the role {' or '.join(r.value for r in roles)}")
-            return view(*args, **kwargs)
-
+        # read again before any other decorator runs (see init_app): body validation placed
+        # above this decorator must not answer a stranger before the login check does
+        wrapped._postal_roles = roles
         return wrapped
 
     return decorator
+
+
+def check_roles(roles):
+    """None when the current user may go on; otherwise the refusal (or a DomainError)."""
+    if not current_user.is_authenticated:
+        if request.path.startswith("/api/"):
+            raise Unauthorized("log in or send a bearer token")
+        from postal.extensions import login_manager
+
+        return login_manager.unauthorized()
+    if roles and current_user.role not in roles and current_user.role != Role.ADMIN:
+        raise Forbidden(f"this needs the role {' or '.join(r.value for r in roles)}")
+    return None
 
 
 def init_app(app: Flask) -> None:
@@ -70,6 +79,13 @@ def init_app(app: Flask) -> None:
         if user is not None:
             g.bearer = True
         return user
+
+    @app.before_request
+    def _roles_first():
+        view = app.view_functions.get(request.endpoint)
+        roles = getattr(view, "_postal_roles", None)
+        if roles is not None:
+            return check_roles(roles)
 
     @app.before_request
     def _remember_ip():

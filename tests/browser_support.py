@@ -1,11 +1,8 @@
 """Fixtures for browser tests: the app served on a loopback port, and headless Chromium.
 
-Use them from a test module (marked `@pytest.mark.browser`) by binding them as names:
-
-    from tests import browser_support
-    live_server = browser_support.live_server
-    browser = browser_support.browser            # the Chromium browser, launched once a session
-    browser_page = browser_support.browser_page  # a page in a fresh context (own cookies)
+tests/conftest.py imports them, so every test module simply asks for `live_server`, `browser`
+(Chromium, launched once a session) or `browser_page` (a page in a fresh context); defining
+them once matters: two session-scoped copies would start Playwright twice in one thread.
 
 A missing browser fails the test (never skips it): the browser tests are part of the suite.
 Commit what the test prepared before browsing: the server answers in its own threads, and on

@@ -22,6 +22,9 @@ from postal.domain.reference import add_unit
 from postal.extensions import db
 from postal.models import OrgUnit, UnitKind
 
+# the browser fixtures, defined once so the session's Chromium is launched once
+from tests.browser_support import browser, browser_page, live_server  # noqa: E402,F401
+
 PASSWORD = "correct-horse-42"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 

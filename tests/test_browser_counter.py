@@ -9,15 +9,11 @@ from sqlalchemy import select
 
 from postal.extensions import db
 from postal.models import Dossier
-from tests import browser_support
 from tests.conftest import PASSWORD
 from tests.intake_factories import ID_NUMBER, NAME, PHONE, accept
 
 pytestmark = pytest.mark.browser
 
-live_server = browser_support.live_server
-browser = browser_support.browser
-browser_page = browser_support.browser_page
 
 CCCD = f"{ID_NUMBER}|183456789|{NAME}|15031990|Nữ|Thôn Trung Sơn, Xã Đức Đồng, Hà Tĩnh|20042021"
 

@@ -13,7 +13,7 @@ bp = APIBlueprint("api_auth", __name__, url_prefix="/api/v1", tag="auth")
 @bp.post("/auth/token")
 @bp.input(TokenIn, arg_name="body")
 @bp.output(TokenOut)
-@bp.doc(responses=[401, 422, 423, 429])
+@bp.doc(responses=[400, 401, 422, 423, 429])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
 def token(body):
     """Exchange a username and password for a bearer token."""

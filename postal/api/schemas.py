@@ -1,12 +1,17 @@
 """Shared marshmallow schemas of the API (request bodies and answers)."""
 
+# marshmallow 4 ignores a validator that returns False: validators must raise, as these do
 from apiflask import Schema, fields
-from apiflask.validators import Length
+from apiflask.validators import Length, OneOf, Range, Regexp
+
+# PostgreSQL text cannot hold NUL, and no name, code or search holds control characters
+PRINTABLE = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
+                   error="control characters are not allowed")
 
 
 class TokenIn(Schema):
-    username = fields.String(required=True, validate=Length(1, 80))
-    password = fields.String(required=True, validate=Length(1, 200))
+    username = fields.String(required=True, validate=[Length(1, 80), PRINTABLE])
+    password = fields.String(required=True, validate=[Length(1, 200), PRINTABLE])
 
 
 class TokenOut(Schema):
@@ -26,11 +31,11 @@ class UnitOut(Schema):
 class UnitQuery(Schema):
     kind = fields.String(
         load_default=None,
-        validate=lambda v: v in ("province", "commune", "centre", "agency", "post_office"),
+        validate=OneOf(("province", "commune", "centre", "agency", "post_office")),
     )
-    parent = fields.String(load_default=None, validate=Length(1, 40))
-    q = fields.String(load_default=None, validate=Length(1, 100))
-    limit = fields.Integer(load_default=500, validate=lambda v: 1 <= v <= 5000)
+    parent = fields.String(load_default=None, validate=[Length(1, 40), PRINTABLE])
+    q = fields.String(load_default=None, validate=[Length(1, 100), PRINTABLE])
+    limit = fields.Integer(load_default=500, validate=Range(1, 5000))
 
 
 class DocumentOut(Schema):
@@ -53,5 +58,5 @@ class ProcedureOut(Schema):
 
 
 class ProcedureQuery(Schema):
-    q = fields.String(load_default=None, validate=Length(0, 200))
-    limit = fields.Integer(load_default=50, validate=lambda v: 1 <= v <= 500)
+    q = fields.String(load_default=None, validate=[Length(0, 200), PRINTABLE])
+    limit = fields.Integer(load_default=50, validate=Range(1, 500))

@@ -29,6 +29,8 @@ class Leg(Base):
     to_unit = relationship("OrgUnit", foreign_keys=[to_unit_id])
     custodian = relationship("User", foreign_keys=[custodian_id])
     receiver = relationship("User", foreign_keys=[receiver_id])
+    start_event = relationship("Event", foreign_keys=[start_event_id])
+    end_event = relationship("Event", foreign_keys=[end_event_id])
 
     def __repr__(self) -> str:
         return f"<Leg item={self.item_id} {self.from_unit_id}->{self.to_unit_id}>"

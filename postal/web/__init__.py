@@ -8,6 +8,7 @@ from flask import Flask
 
 MODULES = (
     "auth", "home", "counter", "calendar_admin", "courier", "agency", "office", "public", "admin",
+    "manifests", "timeline", "pickups", "audit_admin", "delivery",
 )
 
 

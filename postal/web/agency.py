@@ -1,24 +1,143 @@
-"""The agency desk."""
+"""The agency desk: what the agency holds, what arrives, and its decisions on each dossier."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from postal.domain.access import scope_dossiers
-from postal.domain.lifecycle import State
+from postal.domain import agency
+from postal.domain.access import dossier_for, scope_dossiers
+from postal.domain.custody import manifests
+from postal.domain.errors import Conflict, DomainError, Forbidden, NotFound
+from postal.domain.lifecycle import State, allowed_actions
+from postal.domain.workcalendar import calendar_for
 from postal.extensions import db
-from postal.models import Dossier, Role
+from postal.models import Dossier, Item, OrgUnit, Role, utcnow
 from postal.security import roles_required
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
+
+OPEN_STATES = (State.ACCEPTED, State.PROCESSING, State.WAITING_SUPPLEMENT)
+# who may take each decision (admins pass everything)
+DECISIONS = {
+    "result": (Role.AGENCY, Role.CLERK),
+    "supplement": (Role.AGENCY,),
+    "supplement-received": (Role.AGENCY, Role.CLERK),
+    "extend": (Role.AGENCY,),
+    "stop": (Role.AGENCY,),
+    "withdraw": (Role.AGENCY, Role.CLERK),
+}
+
+
+def _me():
+    return current_user._get_current_object()
 
 
 @bp.get("/")
 @roles_required(Role.AGENCY)
 def index():
-    open_states = (State.ACCEPTED, State.PROCESSING, State.WAITING_SUPPLEMENT)
+    user = _me()
     dossiers = db.session.scalars(
-        scope_dossiers(select(Dossier), current_user)
-        .where(Dossier.state.in_(open_states)).order_by(Dossier.due_at).limit(200)
+        scope_dossiers(select(Dossier), user).where(Dossier.state.in_(OPEN_STATES))
+        .options(joinedload(Dossier.procedure), joinedload(Dossier.items))
+        .order_by(Dossier.due_at).limit(300)
+    ).unique().all()
+    mine = select(OrgUnit.id).where(OrgUnit.path.startswith(user.unit.path, autoescape=True))
+    held = db.session.scalars(
+        select(Item).where(Item.holder_unit_id.in_(mine)).options(joinedload(Item.dossier))
+        .order_by(Item.held_since).limit(500)
     ).all()
-    return render_template("home/agency.html", dossiers=dossiers)
+    incoming = [m for m in manifests.manifests_for(db.session, user, direction="in")
+                if m.status in manifests.ACTIVE]
+    return render_template("home/agency.html", dossiers=dossiers, held=held, incoming=incoming,
+                           waiting=manifests.items_waiting(db.session, user.unit), now=utcnow())
+
+
+def _page(dossier: Dossier, errors: dict | None = None, status: int = 200):
+    return render_template(
+        "agency/dossier.html", dossier=dossier, errors=errors or {}, form=request.form,
+        allowed={a.value for a in allowed_actions(dossier.state)},
+        extension=agency.last_extension(db.session, dossier), decisions=DECISIONS,
+    ), status
+
+
+@bp.get("/dossiers/<code>")
+@roles_required(Role.AGENCY, Role.CLERK)
+def dossier(code):
+    return _page(dossier_for(db.session, _me(), code))
+
+
+def _decide(action: str, user, found: Dossier) -> str:
+    now, form = utcnow(), request.form
+    if action == "result":
+        item = agency.mark_result_ready(db.session, user, found, now=now, note=form.get("note"))
+        return _("Đã có kết quả: %(number)s", number=item.number)
+    if action == "supplement":
+        agency.request_supplement(db.session, user, found, reason=form.get("reason"),
+                                  documents=(form.get("documents") or "").splitlines(), now=now)
+        return _("Đã yêu cầu bổ sung hồ sơ; thời hạn tạm dừng.")
+    calendar = calendar_for(db.session, current_app.config)
+    if action == "supplement-received":
+        agency.receive_supplement(db.session, user, found, now=now, calendar=calendar,
+                                  note=form.get("note"))
+        return _("Đã nhận hồ sơ bổ sung; hạn mới được tính lại.")
+    if action == "extend":
+        agency.extend(db.session, user, found, new_date=form.get("new_date"),
+                      reason=form.get("reason"), now=now, calendar=calendar)
+        return _("Đã gia hạn: in phiếu xin lỗi và hẹn lại.")
+    if action == "stop":
+        agency.stop(db.session, user, found, reason=form.get("reason"), now=now)
+        return _("Đã dừng giải quyết hồ sơ.")
+    agency.withdraw(db.session, user, found, reason=form.get("reason"), now=now)
+    return _("Đã ghi nhận công dân rút hồ sơ.")
+
+
+@bp.post("/dossiers/<code>/<action>")
+@roles_required(Role.AGENCY, Role.CLERK)
+def decide(code, action):
+    if action not in DECISIONS:
+        raise NotFound(f"no action {action!r}")
+    user = _me()
+    found = dossier_for(db.session, user, code)
+    if user.role != Role.ADMIN and user.role not in DECISIONS[action]:
+        raise Forbidden(f"vai trò {user.role.value} không được thực hiện {action}")
+    try:
+        message = _decide(action, user, found)
+    except (NotFound, Forbidden):
+        raise
+    except DomainError as exc:
+        db.session.rollback()
+        return _page(dossier_for(db.session, user, code), {action: exc.message}, exc.status)
+    flash(message)
+    return redirect(url_for(".dossier", code=code), 303)
+
+
+def apology_response(found: Dossier) -> Response:
+    """Phiếu xin lỗi và hẹn lại ngày trả kết quả, for the latest extension (also for the API)."""
+    from postal.documents.apology import render_apology_letter
+
+    event = agency.last_extension(db.session, found)
+    if event is None or found.appointment_at is None:
+        raise Conflict(f"hồ sơ {found.code} chưa được gia hạn")
+    pdf = render_apology_letter(found, new_date=found.appointment_at,
+                                reason=(event.data or {}).get("reason") or "", issued_at=event.at)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="xin-loi-{found.code}.pdf"'})
+
+
+@bp.get("/dossiers/<code>/apology.pdf")
+@roles_required(Role.AGENCY, Role.CLERK, Role.MANAGER)
+def apology(code):
+    return apology_response(dossier_for(db.session, _me(), code))

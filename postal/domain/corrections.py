@@ -1,0 +1,140 @@
+"""Corrections of a dossier's recorded moments or timeliness class: new history, never a rewrite.
+
+A correction changes the dossier's column (the report in metrics.py counts from the columns, so
+the corrected figure follows at once, and closed months show it as an adjustment, closing.py)
+AND appends an Event of kind "correction" keeping the old and the new value, with the reason
+and the author, plus an audit entry "dossier_correction". The old value is never lost.
+
+Correctable columns (CORRECTABLE): `received_at`, `due_at`, `resolved_at`, `returned_at`,
+`closed_at` (aware datetimes) and `timeliness` ("early" | "on_time" | "late"). Only a value that
+was recorded can be corrected (a correction does not resolve or return a dossier: that is the
+lifecycle's job). Correcting `resolved_at` or `due_at` of a resolved dossier re-derives its
+`timeliness` (calendar.timeliness), recorded in the same event.
+
+The event, for readers of the history (reports, the control sheet, the audit page):
+    Event.kind = "correction", Event.at = Event.recorded_at = when it was recorded,
+    Event.user_id = the author, Event.unit_id = the author's unit, Event.note = the reason,
+    Event.data = {
+        "field": "resolved_at",                      # the column asked for
+        "reason": "…",
+        "changes": {                                 # every column changed, the asked one first
+            "resolved_at": {"old": "2025-03-05T10:00:01+00:00",
+                            "new": "2025-03-05T09:55:00+00:00"},
+            "timeliness": {"old": "late", "new": "on_time"},
+        },
+    }
+Times in `changes` are ISO 8601 in UTC (None when the column was empty); classes are strings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from postal.domain import audit
+from postal.domain.access import sees_unit
+from postal.domain.calendar import timeliness as classify
+from postal.domain.errors import Conflict, Forbidden, ValidationFailed
+from postal.domain.importrows import parse_time
+from postal.domain.text import clean
+from postal.models import Dossier, Event, Role, Timeliness, User
+
+KIND = "correction"
+MOMENTS = ("received_at", "due_at", "resolved_at", "returned_at", "closed_at")
+CORRECTABLE = (*MOMENTS, "timeliness")
+# these cannot lie in the future: they record what already happened
+PAST_ONLY = ("received_at", "resolved_at", "returned_at", "closed_at")
+# recorded moments that must come in this order when both are set
+ORDER = (("received_at", "resolved_at"), ("resolved_at", "returned_at"),
+         ("received_at", "returned_at"), ("received_at", "closed_at"))
+MAX_REASON = 2000
+ALLOWED_ROLES = (Role.MANAGER, Role.ADMIN)
+
+
+def _plain(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return getattr(value, "value", value)
+
+
+def _reason(text) -> str:
+    reason = clean(text)
+    if not reason:
+        raise ValidationFailed("nhập lý do điều chỉnh", field="reason")
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(f"lý do tối đa {MAX_REASON} ký tự", field="reason")
+    return reason
+
+
+def _value(field: str, raw, now: datetime):
+    if field == "timeliness":
+        try:
+            return Timeliness(clean(getattr(raw, "value", raw)))
+        except ValueError:
+            raise ValidationFailed("phân loại phải là early, on_time hoặc late",
+                                   field="new_value") from None
+    try:
+        moment = parse_time(raw)
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None:
+        raise ValidationFailed("thời điểm không hợp lệ (ISO 8601, ví dụ 2025-03-05T09:30+07:00)",
+                               field="new_value")
+    if field in PAST_ONLY and moment > now:
+        raise ValidationFailed("thời điểm này chưa xảy ra", field="new_value")
+    return moment
+
+
+def record_correction(session: Session, user: User, dossier: Dossier, field: str, new_value,
+                      reason: str, now: datetime) -> Event:
+    """Correct one recorded column of `dossier`; returns the "correction" event (see above)."""
+    if user.role not in ALLOWED_ROLES:
+        raise Forbidden("chỉ quản lý được điều chỉnh số liệu hồ sơ")
+    if not sees_unit(user, dossier.unit):
+        raise Forbidden("hồ sơ không thuộc đơn vị của bạn")
+    if field not in CORRECTABLE:
+        raise ValidationFailed(f"không điều chỉnh được trường {field!r}; chỉ: "
+                               f"{', '.join(CORRECTABLE)}", field="field")
+    reason = _reason(reason)
+    value = _value(field, new_value, now)
+    old = getattr(dossier, field)
+    if old is None:
+        raise Conflict(f"hồ sơ chưa có {field} để điều chỉnh")
+    if field == "timeliness" and dossier.resolved_at is None:
+        raise Conflict("hồ sơ chưa có kết quả nên chưa được phân loại")
+    if value == old:
+        raise ValidationFailed("giá trị mới trùng giá trị đang ghi", field="new_value")
+
+    changes = {field: {"old": _plain(old), "new": _plain(value)}}
+    after = {f: getattr(dossier, f) for f in MOMENTS} | {field: value}
+    for first, second in ORDER:
+        if after[first] is not None and after[second] is not None and after[second] < after[first]:
+            raise ValidationFailed(f"{second} không thể trước {first}", field="new_value")
+    derived = None
+    if field in ("resolved_at", "due_at") and after["resolved_at"] and after["due_at"]:
+        derived = Timeliness(classify(after["resolved_at"], after["due_at"]))
+        if derived != dossier.timeliness:
+            changes["timeliness"] = {"old": _plain(dossier.timeliness), "new": derived.value}
+
+    setattr(dossier, field, value)
+    if "timeliness" in changes and field != "timeliness":
+        dossier.timeliness = derived
+    event = Event(kind=KIND, dossier_id=dossier.id, at=now, recorded_at=now, user_id=user.id,
+                  unit_id=user.unit_id, note=reason,
+                  data={"field": field, "reason": reason, "changes": changes})
+    session.add(event)
+    session.flush()
+    audit.record(session, user, "dossier_correction", "dossier", dossier.code or dossier.id,
+                 field=field, reason=reason, changes=changes, event_id=event.id)
+    return event
+
+
+def corrections_of(session: Session, dossier: Dossier) -> list[Event]:
+    """The dossier's corrections, oldest first."""
+    return list(session.scalars(select(Event).where(Event.dossier_id == dossier.id,
+                                                    Event.kind == KIND)
+                                .order_by(Event.at, Event.id)))
