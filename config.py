@@ -52,6 +52,9 @@ class Config:
     SMTP_FROM = "postal@localhost"
     PUBLIC_BASE_URL = ""
     PHOTO_MAX_BYTES = 2 * 1024 * 1024
+    # how many reverse proxies (nginx) stand in front: their X-Forwarded-* headers are trusted,
+    # so rate limits and the audit log see the citizen's address, not the proxy's
+    PROXY_COUNT = 0
 
 
 class DevelopmentConfig(Config):
@@ -118,6 +121,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "SMTP_PORT": ("SMTP_PORT", _int),
     "SMTP_FROM": ("SMTP_FROM", _text),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", _text),
+    "PROXY_COUNT": ("PROXY_COUNT", _int),
+    "PHOTO_MAX_BYTES": ("PHOTO_MAX_BYTES", _int),
 }
 
 

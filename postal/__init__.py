@@ -11,10 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class DatabaseInt(IntegerConverter):
-    """`<int:id>` that a BIGINT column can hold: a larger number is simply no such page (404)."""
+    """`<int:id>` that an INTEGER column can hold: a larger number is simply no such page (404)."""
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 
@@ -40,6 +40,11 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(settings)
     app.url_map.converters["int"] = DatabaseInt
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'postal.db'}"

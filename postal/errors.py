@@ -6,10 +6,10 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from postal.domain.errors import DomainError
+from postal.domain.errors import DomainError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,19 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         return database_unavailable()
 
+    @app.errorhandler(DataError)
+    def _data(error: DataError):
+        from postal.extensions import db
+
+        db.session.rollback()
+        return error_response(ValidationFailed(
+            "a value cannot be stored (out of range or with forbidden characters)"))
+
     @app.errorhandler(500)
     def _internal(error):
+        from postal.extensions import db
+
+        db.session.rollback()  # the page itself must not fail on an aborted transaction
         body = {
             "code": "internal_error",
             "message": "an unexpected error occurred; nothing was saved",

@@ -116,3 +116,17 @@ def test_openapi_document_lists_units_and_procedures(client):
     assert "/api/v1/units" in spec["paths"]
     assert "/api/v1/procedures" in spec["paths"]
     assert not any(p.startswith("/login") for p in spec["paths"])
+
+
+def test_behind_a_proxy_the_client_address_is_the_forwarded_one(database_url):
+    from flask import request
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "PROXY_COUNT": 1})
+
+    @app.get("/_whoami")
+    def whoami():
+        return request.remote_addr
+
+    answer = app.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert answer.get_data(as_text=True) == "203.0.113.7"

@@ -20,6 +20,7 @@ def live(tmp_path):
     """An app on its own SQLite file with two dossiers (independent of TEST_DATABASE_URL)."""
     path = tmp_path / "live.db"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    app.instance_path = str(tmp_path / "instance")  # default backups land here, not in the repo
     with app.app_context():
         db.create_all()
         unit = OrgUnit(code="C1", name="Trung tâm 1", name_key="trung tam 1",
@@ -50,6 +51,7 @@ def test_a_backup_is_an_intact_copy_of_the_committed_data(live, tmp_path):
     assert result.exit_code == 0, result.output
     assert "integrity ok" in result.output and "2 dossiers" in result.output
     assert codes(out) == ["C1-250303-0001", "C1-250303-0002"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["copy.db"]  # no -wal, no -shm
     conn = sqlite3.connect(out)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
@@ -72,12 +74,10 @@ def test_the_backup_runs_while_a_writer_holds_the_database(live, tmp_path):
 def test_the_default_backup_goes_to_the_instance_folder(live):
     result = live.test_cli_runner().invoke(args=["backup"])
     assert result.exit_code == 0, result.output
-    written = list((Path(live.instance_path) / "backups").glob("postal-*.db"))
-    try:
-        assert len(written) == 1 and str(written[0]) in result.output
-    finally:
-        for f in written:
-            f.unlink()
+    written = list((Path(live.instance_path) / "backups").iterdir())
+    # one self-contained file: no -wal or -shm beside it
+    assert len(written) == 1 and written[0].name.startswith("postal-")
+    assert str(written[0]) in result.output
 
 
 def test_a_backup_never_overwrites_a_file(live, tmp_path):

@@ -60,13 +60,16 @@ def _check(path: Path) -> int:
     return dossiers
 
 
-def copy_database(source: Path, target: Path) -> None:
-    """Copy one SQLite database into another with the online backup API."""
+def copy_database(source: Path, target: Path, *, standalone: bool = False) -> None:
+    """Copy one SQLite database into another with the online backup API; a standalone copy
+    (a backup file) leaves WAL mode, so it is one self-contained file with no -wal/-shm."""
     src = sqlite3.connect(str(source), timeout=30)
     dst = sqlite3.connect(str(target), timeout=30)
     try:
         with dst:
             src.backup(dst)
+        if standalone:
+            dst.execute("PRAGMA journal_mode=DELETE")
     finally:
         dst.close()
         src.close()
@@ -88,7 +91,7 @@ def backup(output: Path | None):
         raise click.ClickException(f"{output} exists already; choose another --output")
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
-        copy_database(source, output)
+        copy_database(source, output, standalone=True)
         dossiers = _check(output)
     except BaseException:
         output.unlink(missing_ok=True)
@@ -118,7 +121,7 @@ def restore(path: Path, yes: bool):
     if target.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         kept = target.with_name(f"{target.name}.before-restore-{stamp}")
-        copy_database(target, kept)
+        copy_database(target, kept, standalone=True)
     db.engine.dispose()  # no pooled connection keeps a view of the replaced pages
     copy_database(path, target)
     _check(target)

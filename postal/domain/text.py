@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
+# control characters (NUL and friends) are never part of a name, an address or a code
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # đ/Đ carry no combining mark, so NFD does not split them.
 _EXTRA = str.maketrans({"đ": "d", "Đ": "d"})
 
@@ -14,7 +16,8 @@ def clean(value: str | None) -> str:
     """NFC, trimmed, inner whitespace collapsed; None becomes ''."""
     if value is None:
         return ""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", str(value))).strip()
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", str(value)))
+    return _SPACES.sub(" ", text).strip()
 
 
 def fold(value: str | None) -> str:
