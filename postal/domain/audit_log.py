@@ -40,10 +40,10 @@ def _date(name: str, raw: str) -> date | None:
 
 def parse_filters(args) -> dict:
     """Cleaned filters from a query mapping; ValidationFailed names the bad one."""
-    out = {name: clean(args.get(name))[:100] for name in FILTERS}
-    for name, value in out.items():
-        if _CONTROL.search(value):  # PostgreSQL text cannot even hold NUL
+    for name in FILTERS:
+        if _CONTROL.search(args.get(name) or ""):  # PostgreSQL text cannot even hold NUL
             raise ValidationFailed("control characters are not allowed", field=name)
+    out = {name: clean(args.get(name))[:100] for name in FILTERS}
     start, end = _date("date_from", out["date_from"]), _date("date_to", out["date_to"])
     if start and end and start > end:
         raise ValidationFailed("the period starts after it ends", field="date_from")
