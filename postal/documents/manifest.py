@@ -9,7 +9,15 @@ from reportlab.lib.pagesizes import A4
 
 from postal.documents import forms
 from postal.documents.forms import Field
-from postal.documents.pdf import draw_code128, draw_text, finish, local_time, mm, new_canvas
+from postal.documents.pdf import (
+    NumberedPages,
+    draw_code128,
+    draw_text,
+    finish,
+    local_time,
+    mm,
+    new_canvas,
+)
 from postal.documents.table import BarcodeCell, Column, draw_table
 
 TITLE = "BẢNG KÊ BÀN GIAO HỒ SƠ"
@@ -72,17 +80,8 @@ def render_manifest(manifest) -> bytes:
     top, bottom = height - MARGIN_TOP, MARGIN_BOTTOM
     buffer = io.BytesIO()
     canvas = new_canvas(buffer, "A4", title=f"Bảng kê bàn giao {manifest.code}")
-    pages = [1]
-
-    def footer() -> None:
-        draw_text(canvas, x + w, bottom - 6 * mm, f"{manifest.code} — trang {pages[-1]}", 7,
-                  align="right")
-
-    def new_page() -> float:
-        footer()
-        canvas.showPage()
-        pages.append(pages[-1] + 1)
-        return top
+    pages = NumberedPages(canvas, right=x + w, bottom=bottom, top=top, label=manifest.code)
+    new_page, footer = pages.new_page, pages.footer
 
     y = forms.draw_heading(canvas, x, top, w, manifest.from_unit, HEADER_SIZE)
     y = forms.draw_title(canvas, x, y - 2 * mm, w, TITLE, TITLE_SIZE, f"Số: {manifest.code}")

@@ -216,3 +216,23 @@ def draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
     (renderPDF would also put an unembedded Helvetica into the document)."""
     side, rects = qr_modules(data)
     _fill(canvas, rects, x, y, size / side, size / side)
+
+
+class NumberedPages:
+    """Page breaks for a flowing document: each page is footed "label — trang N"."""
+
+    def __init__(self, canvas, *, right: float, bottom: float, top: float, label: str):
+        self.canvas, self.right, self.bottom, self.top, self.label = (
+            canvas, right, bottom, top, label)
+        self.number = 1
+
+    def footer(self) -> None:
+        draw_text(self.canvas, self.right, self.bottom - 6 * mm,
+                  f"{self.label} — trang {self.number}", 7, align="right")
+
+    def new_page(self) -> float:
+        """Foot this page, start the next; returns the y where its content starts."""
+        self.footer()
+        self.canvas.showPage()
+        self.number += 1
+        return self.top

@@ -9,7 +9,15 @@ from reportlab.lib.pagesizes import A4, landscape
 
 from postal.documents import forms
 from postal.documents.forms import Field
-from postal.documents.pdf import draw_text, finish, local_time, mm, money, new_canvas
+from postal.documents.pdf import (
+    NumberedPages,
+    draw_text,
+    finish,
+    local_time,
+    mm,
+    money,
+    new_canvas,
+)
 from postal.documents.table import BarcodeCell, Column, draw_table
 
 TITLE = "PHIẾU GIAO KẾT QUẢ TẠI NHÀ"
@@ -62,18 +70,9 @@ def render_run_sheet(run) -> bytes:
     top, bottom = height - MARGIN_TOP, MARGIN_BOTTOM
     buffer = io.BytesIO()
     canvas = new_canvas(buffer, (width, height), title=f"Phiếu giao kết quả — chuyến {run.id}")
-    pages = [1]
-    label = f"Chuyến {run.id} — {run.day:%d/%m/%Y}"
-
-    def footer() -> None:
-        draw_text(canvas, x + w, bottom - 6 * mm, f"{label} — trang {pages[-1]}", 7,
-                  align="right")
-
-    def new_page() -> float:
-        footer()
-        canvas.showPage()
-        pages.append(pages[-1] + 1)
-        return top
+    pages = NumberedPages(canvas, right=x + w, bottom=bottom, top=top,
+                          label=f"Chuyến {run.id} — {run.day:%d/%m/%Y}")
+    new_page, footer = pages.new_page, pages.footer
 
     y = forms.draw_heading(canvas, x, top, w, run.unit, HEADER_SIZE)
     y = forms.draw_title(canvas, x, y - 1 * mm, w, TITLE, TITLE_SIZE, f"Chuyến số {run.id}")
