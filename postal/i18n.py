@@ -17,10 +17,12 @@ def select_locale() -> str:
     return session.get("lang") or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def local(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """A stored UTC moment as local Vietnamese time."""
+def local(value: datetime | str | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored UTC moment (or its ISO 8601 text, as event data keeps it) as local time."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value.astimezone(TZ).strftime(fmt)
 
 

@@ -213,6 +213,11 @@ def api_token(client):
 
 
 def csrf_from(response) -> str:
-    """The CSRF token of a rendered page (from its <meta name="csrf-token">)."""
+    """The CSRF token of a rendered page: its <meta name="csrf-token"> (pages for logged-in
+    users), else the hidden field of its form."""
     html = response.get_data(as_text=True)
-    return html.split('<meta name="csrf-token" content="')[1].split('"')[0]
+    for marker in ('<meta name="csrf-token" content="', 'name="csrf_token" type="hidden" value="',
+                   'name="csrf_token" value="'):
+        if marker in html:
+            return html.split(marker)[1].split('"')[0]
+    raise AssertionError("the page carries no CSRF token")

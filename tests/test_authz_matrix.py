@@ -83,6 +83,7 @@ ACCESS: dict[str, Access] = {
     "auth.logout": Access(ANY, ok=redirect),
     "timeline.show": scoped(ANY, dossier),
     "timeline.pdf": scoped(ANY, dossier),
+    "api_corrections.list_corrections": scoped(ANY, dossier),
     "api_units.list_units": Access(ANY),
     "api_procedures.list_procedures": Access(ANY),
     "api_dossiers.show": scoped(ANY, dossier),
@@ -204,6 +205,9 @@ ACCESS: dict[str, Access] = {
     "office.import_job": Access(("manager",), lambda s, w: {"job_id": "no-such-job"}),
     "office.import_status": Access(("manager",), lambda s, w: {"job_id": "no-such-job"}),
     "api_reports.summary": Access(("manager",)),
+    "api_corrections.period_corrections": Access(("manager",)),
+    "api_corrections.correct": scoped(("manager",), dossier),
+    "timeline.correct": scoped(("manager",), dossier),
 }
 
 
@@ -236,7 +240,7 @@ class Asker:
                     session["_user_id"] = world.users[who].get_id()
                     session["_fresh"] = True
             self.clients[who] = client
-            self.csrf[who] = csrf_from(client.get("/public/status"))
+            self.csrf[who] = csrf_from(client.get("/public/status" if who else "/login"))
 
     def ask(self, who: str | None, method: str, url: str):
         if url.startswith("/api/"):

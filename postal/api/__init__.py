@@ -13,7 +13,7 @@ from flask_login import current_user
 
 MODULES = (
     "auth", "units", "procedures", "dossiers", "scans", "manifests", "runs", "reports", "public",
-    "decisions", "pickups", "delivery",
+    "decisions", "pickups", "delivery", "corrections",
 )
 
 

@@ -5,8 +5,6 @@ from apiflask.validators import Length
 from flask_login import current_user
 
 from postal.domain import closing, metrics
-from postal.domain.access import sees_unit
-from postal.domain.errors import NotFound
 from postal.extensions import db
 from postal.models import Role
 from postal.security import roles_required
@@ -14,7 +12,7 @@ from postal.security import roles_required
 bp = APIBlueprint("api_reports", __name__, url_prefix="/api/v1", tag="reports")
 
 
-class SummaryQuery(Schema):
+class PeriodQuery(Schema):
     # strings, so a bad date is our own 422 naming the field (marshmallow would name it too,
     # but "from > to" needs both)
     from_ = fields.String(required=True, data_key="from", validate=Length(1, 20),
@@ -61,18 +59,11 @@ class SummaryOut(Schema):
 
 @bp.get("/reports/summary")
 @roles_required(Role.MANAGER)  # before the query is validated: no login is a 401, not a 422
-@bp.input(SummaryQuery, location="query", arg_name="query")
+@bp.input(PeriodQuery, location="query", arg_name="query")
 @bp.output(SummaryOut)
 @bp.doc(responses=[401, 403, 404, 422])
 def summary(query):
     """The report for a unit subtree and a period: a closed month's frozen figures, else live."""
     date_from, date_to = metrics.parse_period(query["from_"], query["to"])
-    unit = current_user.unit
-    if query["unit"]:
-        try:
-            unit = metrics.unit_by_code(db.session, query["unit"])
-        except NotFound:
-            unit = None
-        if unit is None or not sees_unit(current_user, unit):
-            raise NotFound(f"unknown unit {query['unit']!r}", field="unit")
+    unit = metrics.visible_unit(db.session, current_user, query["unit"])
     return closing.official(db.session, unit, date_from, date_to)["figures"]

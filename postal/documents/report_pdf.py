@@ -11,6 +11,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from postal.documents.charts import Bar, bars_drawing, columns_drawing
 from postal.documents.pdf import draw_text, finish, local_time, mm, new_canvas, wrap
 from postal.documents.table import Column, draw_table
+from postal.domain import corrections
 from postal.domain.exports import LABELS
 from postal.domain.reportdata import ReportData
 
@@ -105,6 +106,7 @@ def render_report(data: ReportData) -> bytes:
     _charts(canvas, data, MARGIN + 130 * mm, top, width - 2 * MARGIN - 130 * mm)
     y = min(y, top - CHARTS_HEIGHT) - 5 * mm
     y = _adjustments(canvas, data, y, new_page)
+    y = _corrections(canvas, data, y, new_page)
     if y - 16 * mm < MARGIN:
         y = new_page()
     draw_text(canvas, MARGIN + 40 * mm, y - 6 * mm, "NGƯỜI LẬP BIỂU", 9, bold=True,
@@ -135,6 +137,24 @@ def _charts(canvas, data: ReportData, x: float, top: float, width: float) -> Non
                  tone="home") for w in data.weekly]
     drawing = columns_drawing(weeks, width=width, height=CHARTS_HEIGHT - 42 * mm, maximum=100)
     renderPDF.draw(drawing, canvas, x, top - 40 * mm - drawing.height)
+
+
+def _corrections(canvas, data: ReportData, y: float, new_page) -> float:
+    if not data.corrections:
+        return y
+    if y - 12 * mm < MARGIN:
+        y = new_page()
+    draw_text(canvas, MARGIN, y, f"Điều chỉnh số liệu ghi nhận trong kỳ ({len(data.corrections)}"
+              "; số liệu trên đã tính theo giá trị sau điều chỉnh):", 8.5, bold=True)
+    y -= 2 * mm
+    cols = [Column("Ghi nhận lúc", 24 * mm), Column("Hồ sơ", 42 * mm), Column("Trường", 32 * mm),
+            Column("Giá trị cũ", 28 * mm), Column("Giá trị mới", 28 * mm),
+            Column("Lý do", 76 * mm), Column("Người điều chỉnh", 37 * mm)]
+    rows = [[local_time(c.at, "%H:%M %d/%m/%Y"), c.code,
+             corrections.FIELD_NAMES.get(c.field, c.field), corrections.shown(c.field, c.old),
+             corrections.shown(c.field, c.new), c.reason, c.author] for c in data.corrections]
+    return draw_table(canvas, MARGIN, y, cols, rows, size=7.5, bottom=MARGIN,
+                      new_page=new_page) - 4 * mm
 
 
 def _adjustments(canvas, data: ReportData, y: float, new_page) -> float:

@@ -28,18 +28,21 @@ Times in `changes` are ISO 8601 in UTC (None when the column was empty); classes
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postal.domain import audit
 from postal.domain.access import sees_unit
+from postal.domain.calendar import TZ
 from postal.domain.calendar import timeliness as classify
 from postal.domain.errors import Conflict, Forbidden, ValidationFailed
 from postal.domain.importrows import parse_time
+from postal.domain.metrics import in_units, period_bounds, subtree_ids
 from postal.domain.text import clean
-from postal.models import Dossier, Event, Role, Timeliness, User
+from postal.models import Dossier, Event, OrgUnit, Role, Timeliness, User
 
 KIND = "correction"
 MOMENTS = ("received_at", "due_at", "resolved_at", "returned_at", "closed_at")
@@ -50,7 +53,15 @@ PAST_ONLY = ("received_at", "resolved_at", "returned_at", "closed_at")
 ORDER = (("received_at", "resolved_at"), ("resolved_at", "returned_at"),
          ("received_at", "returned_at"), ("received_at", "closed_at"))
 MAX_REASON = 2000
+# a corrected moment lies in this window: before it is a typo, not history
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=3 * 366)  # due moments may lie ahead, not further than this
 ALLOWED_ROLES = (Role.MANAGER, Role.ADMIN)
+# the columns' names on paper (the pages translate their own)
+FIELD_NAMES = {"received_at": "Thời điểm tiếp nhận", "due_at": "Hạn trả kết quả",
+               "resolved_at": "Thời điểm có kết quả", "returned_at": "Thời điểm trả kết quả",
+               "closed_at": "Thời điểm kết thúc", "timeliness": "Phân loại đúng hạn"}
+CLASS_NAMES = {"early": "trước hạn", "on_time": "đúng hạn", "late": "quá hạn"}
 
 
 def _plain(value) -> str | None:
@@ -59,6 +70,21 @@ def _plain(value) -> str | None:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     return getattr(value, "value", value)
+
+
+def shown(field: str, value: str | None) -> str:
+    """A value of `changes` as people read it: local time, or the class in words."""
+    if value is None:
+        return "—"
+    if field == "timeliness":
+        return CLASS_NAMES.get(value, value)
+    return datetime.fromisoformat(value).astimezone(TZ).strftime("%H:%M %d/%m/%Y")
+
+
+def describe(changes: dict) -> str:
+    """'Thời điểm có kết quả: 17:01 05/03/2025 → 16:30 05/03/2025; …' for papers."""
+    return "; ".join(f"{FIELD_NAMES.get(name, name)}: {shown(name, c.get('old'))} → "
+                     f"{shown(name, c.get('new'))}" for name, c in changes.items())
 
 
 def _reason(text) -> str:
@@ -86,6 +112,9 @@ def _value(field: str, raw, now: datetime):
                                field="new_value")
     if field in PAST_ONLY and moment > now:
         raise ValidationFailed("thời điểm này chưa xảy ra", field="new_value")
+    if not EARLIEST <= moment <= now + LATEST_AHEAD:
+        raise ValidationFailed("thời điểm nằm ngoài khoảng hợp lý (từ năm 2000 đến ba năm tới)",
+                               field="new_value")
     return moment
 
 
@@ -138,3 +167,37 @@ def corrections_of(session: Session, dossier: Dossier) -> list[Event]:
     return list(session.scalars(select(Event).where(Event.dossier_id == dossier.id,
                                                     Event.kind == KIND)
                                 .order_by(Event.at, Event.id)))
+
+
+@dataclass(frozen=True)
+class Line:
+    """One column changed by one correction, as reports list it."""
+
+    at: datetime
+    code: str
+    field: str
+    old: str | None
+    new: str | None
+    reason: str
+    author: str
+
+
+def _lines(event: Event, code: str) -> list[Line]:
+    data = event.data or {}
+    author = event.user.full_name if event.user is not None else ""
+    return [Line(event.at, code, name, change.get("old"), change.get("new"),
+                 data.get("reason") or event.note or "", author)
+            for name, change in (data.get("changes") or {}).items()]
+
+
+def recorded_in(session: Session, unit: OrgUnit | None, date_from: date, date_to: date,
+                *, limit: int = 500) -> list[Line]:
+    """Corrections recorded in the local days date_from..date_to to dossiers of `unit`'s
+    subtree (every unit when None), newest first, one line per changed column."""
+    start, end = period_bounds(date_from, date_to)
+    rows = session.execute(
+        select(Event, Dossier.code).join(Dossier, Dossier.id == Event.dossier_id)
+        .where(Event.kind == KIND, Event.at >= start, Event.at < end,
+               in_units(subtree_ids(session, unit)))
+        .order_by(Event.at.desc(), Event.id.desc()).limit(limit))
+    return [line for event, code in rows for line in _lines(event, code)]

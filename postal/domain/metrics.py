@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from postal.domain.access import sees_unit
 from postal.domain.calendar import TZ
 from postal.domain.errors import NotFound, ValidationFailed
 from postal.domain.lifecycle import State
@@ -97,6 +98,21 @@ def unit_by_code(session: Session, code: str) -> OrgUnit:
         OrgUnit.code.in_(normalise_admin_code(clean(code))))).first()
     if unit is None:
         raise NotFound(f"unknown unit {code!r}", field="unit")
+    return unit
+
+
+def visible_unit(session: Session, user, code: str | None) -> OrgUnit:
+    """The unit a report asks for by `code` if `user` sees it (NotFound otherwise, so units
+    outside one's subtree cannot be probed); no code: the user's own unit."""
+    code = (code or "").strip()
+    if not code:
+        return user.unit
+    try:
+        unit = unit_by_code(session, code)
+    except NotFound:
+        unit = None
+    if unit is None or not sees_unit(user, unit):
+        raise NotFound(f"không có đơn vị {code!r} trong phạm vi của bạn", field="unit")
     return unit
 
 

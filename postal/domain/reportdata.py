@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from postal.domain import closing, metrics
+from postal.domain import closing, corrections, metrics
 from postal.models import OrgUnit
 
 TREND_WEEKS = 12
@@ -25,6 +25,7 @@ class ReportData:
     previous: dict
     closure: object | None = None
     adjustments: list = field(default_factory=list)
+    corrections: list = field(default_factory=list)  # corrections.Line recorded in the period
     breakdowns: dict = field(default_factory=dict)  # by -> [{key, label, figures}]
     weekly: list = field(default_factory=list)
     monthly: list = field(default_factory=list)
@@ -57,6 +58,7 @@ def monthly_data(session: Session, unit: OrgUnit | None, date_from: date, date_t
         closure=official.get("closure"), adjustments=official.get("adjustments", []),
         generated_at=now,
     )
+    data.corrections = corrections.recorded_in(session, unit, date_from, date_to)
     if breakdowns:
         data.breakdowns = metrics.breakdowns(session, unit, date_from, date_to, breakdowns)
     week_start = date_to - timedelta(weeks=TREND_WEEKS) + timedelta(days=1)

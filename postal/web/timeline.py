@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from postal.domain import corrections
 from postal.domain.access import dossier_for
 from postal.domain.custody import timeline
+from postal.domain.errors import DomainError, Forbidden, NotFound
 from postal.extensions import db
 from postal.models import Role, utcnow
 from postal.security import roles_required
@@ -18,14 +21,40 @@ def _load(code: str):
     return dossier_for(db.session, current_user._get_current_object(), code)
 
 
-@bp.get("/<code>")
-@roles_required(*Role)
-def show(code):
-    dossier = _load(code)
+def _page(dossier, errors: dict | None = None, status: int = 200):
+    user = current_user._get_current_object()
     return render_template("timeline/show.html", dossier=dossier, now=utcnow(),
                            steps=timeline.control_steps(db.session, dossier),
                            events=timeline.events_of(db.session, dossier),
-                           labels=timeline.LABELS)
+                           labels=timeline.LABELS,
+                           corrections=corrections.corrections_of(db.session, dossier),
+                           correctable=corrections.CORRECTABLE,
+                           may_correct=user.role in corrections.ALLOWED_ROLES,
+                           errors=errors or {}, form=request.form), status
+
+
+@bp.get("/<code>")
+@roles_required(*Role)
+def show(code):
+    return _page(_load(code))
+
+
+@bp.post("/<code>/corrections")
+@roles_required(Role.MANAGER)
+def correct(code):
+    """The manager's correction form: new history with a reason, never a rewrite."""
+    dossier, form = _load(code), request.form
+    try:
+        corrections.record_correction(
+            db.session, current_user._get_current_object(), dossier, form.get("field", ""),
+            form.get("new_value", ""), form.get("reason", ""), utcnow())
+    except (NotFound, Forbidden):
+        raise
+    except DomainError as exc:
+        db.session.rollback()
+        return _page(_load(code), {exc.field or "correction": exc.message}, exc.status)
+    flash(_("Đã ghi nhận điều chỉnh; giá trị cũ vẫn được lưu trong lịch sử."), "ok")
+    return redirect(url_for(".show", code=code), 303)
 
 
 @bp.get("/<code>.pdf")

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from postal.domain.calendar import TZ
+from postal.domain.corrections import describe
 from postal.models import Dossier, Event, Item, Leg, OrgUnit, User
 
 CITIZEN = "Công dân"
@@ -29,11 +30,12 @@ LABELS = {
     "delivery_failed": "Phát không thành công",
     "delivered": "Đã phát tại nhà",
     "collected": "Trả kết quả tại quầy",
+    "correction": "Điều chỉnh số liệu",
 }
 # decisions and the return: one row each (pickups and handovers appear as legs instead)
 _STEP_KINDS = ("accepted", "home_pickup", "result_ready", "supplement_requested",
                "supplement_received", "extended", "stopped", "withdrawn", "delivery_failed",
-               "missing", "collected")
+               "missing", "collected", "correction")
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ def _event_step(dossier: Dossier, e: Event) -> Step:
         note = f"bảng kê {data.get('manifest', '')}"
     if e.kind == "delivery_failed":
         note = e.note or ""
+    if e.kind == "correction":
+        note = f"{describe(data.get('changes') or {})} ({note})"
     judged = e.kind in ("result_ready", "stopped")
     return Step(e.at, label, unit, "", who, "", None if judged else "", note,
                 item=e.item.number if e.item else "")

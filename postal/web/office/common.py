@@ -8,9 +8,7 @@ from flask import Blueprint, request, url_for
 from flask_login import current_user
 
 from postal.domain import metrics
-from postal.domain.access import sees_unit
 from postal.domain.calendar import TZ
-from postal.domain.errors import NotFound
 from postal.extensions import db
 from postal.models import OrgUnit, utcnow
 
@@ -23,16 +21,7 @@ def today() -> date:
 
 def asked_unit() -> OrgUnit:
     """The unit of ?unit=CODE within the user's subtree (404 otherwise), else the user's."""
-    code = request.args.get("unit", "").strip()
-    if not code:
-        return current_user.unit
-    try:
-        unit = metrics.unit_by_code(db.session, code)
-    except NotFound:
-        unit = None
-    if unit is None or not sees_unit(current_user, unit):
-        raise NotFound(f"không có đơn vị {code!r} trong phạm vi của bạn", field="unit")
-    return unit
+    return metrics.visible_unit(db.session, current_user, request.args.get("unit"))
 
 
 def asked_period() -> tuple[date, date]:
