@@ -189,7 +189,9 @@ def _history(w):
     that are wrong whatever the order."""
     from postal.domain.custody.manifests import build_manifest
 
-    d1, d2, d3, d4 = (w.dossier() for _ in range(4))
+    # d1 is for home delivery: its failed attempt ends at the counter
+    d1, d2, d3, d4 = (w.dossier(return_method=ReturnMethod.HOME if i == 0 else
+                                ReturnMethod.COUNTER) for i in range(4))
     elsewhere = w.dossier(unit=w.other_centre)
     r1 = decisions.mark_result_ready(db.session, w.officer, d1, now=at(9, 13)).number
     f2, f3 = w.folder(d2).number, w.folder(d3).number

@@ -120,6 +120,69 @@ def test_the_door_writes_out_for_delivery_delivered_and_failed_messages(town):
     assert "Sai hoặc không tìm thấy địa chỉ" in failed and "giao lại" in failed
 
 
+def _scan(client, headers, dossier, event, **extra):
+    row = {"id": f"scan-{dossier.id}-{event}", "barcode": town_result(dossier), "event": event,
+           "at": now().isoformat(), **extra}
+    response = client.post("/api/v1/scans", headers=headers, json=[row])
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()[0]
+
+
+def town_result(dossier) -> str:
+    return delivery_support.Town.result(dossier).number
+
+
+def test_scans_from_the_phone_write_the_same_messages_as_the_door_page(town, client,
+                                                                     api_token):
+    t = town
+    a, b = t.dossier(), t.dossier(street="4 Hàm Nghi")
+    db.session.commit()
+    headers = api_token(t.courier)
+    for d in (a, b):
+        assert _scan(client, headers, d, "out_for_delivery")["status"] == "accepted"
+    assert _scan(client, headers, a, "delivered")["status"] == "accepted"
+    assert _scan(client, headers, b, "delivery_failed", note="cổng khoá")["status"] == "accepted"
+    by_kind = {(r.dossier_id, r.kind): r for r in _rows()}
+    assert set(by_kind) == {(a.id, "out_for_delivery"), (b.id, "out_for_delivery"),
+                            (a.id, "delivered"), (b.id, "delivery_failed")}
+    assert "(cổng khoá)" in compose(by_kind[(b.id, "delivery_failed")])[1]
+    # the same scans sent again are duplicates: no second message
+    assert _scan(client, headers, a, "delivered")["status"] == "duplicate"
+    assert len(_rows()) == 4
+
+
+def test_a_failed_attempt_scanned_without_going_out_still_tells_the_citizen(town, client,
+                                                                          api_token):
+    t = town
+    d = t.dossier(state=State.AWAITING_RETURN)
+    db.session.commit()
+    assert _scan(client, api_token(t.courier), d, "delivery_failed")["status"] == "accepted"
+    assert [r.kind for r in _rows()] == ["delivery_failed"]
+
+
+def test_a_counter_return_result_cannot_be_scanned_at_the_door(town, client, api_token):
+    t = town
+    d = t.dossier(return_method=ReturnMethod.COUNTER)
+    db.session.commit()
+    headers = api_token(t.courier)
+    for event in ("out_for_delivery", "delivered", "delivery_failed"):
+        answer = _scan(client, headers, d, event)
+        assert answer["status"] == "rejected" and answer["error"]["code"] == "counter_return"
+    db.session.expire_all()
+    assert db.session.get(type(d), d.id).state == State.AWAITING_RETURN
+    assert _rows() == []
+
+
+def test_the_door_page_s_reason_joins_the_message_its_scan_queued(town):
+    t = town
+    d = t.dossier(state=State.AWAITING_RETURN)
+    proof.record_failed_attempt(db.session, t.courier, d, "not_home", now(), note="gọi 3 lần")
+    db.session.commit()
+    [row] = _rows()
+    assert row.kind == "delivery_failed" and row.data["reason"] == "not_home"
+    assert "(Không có người nhận)" in compose(row)[1]
+
+
 def _pending(t, n=1):
     for i in range(n):
         d = t.dossier(state=State.PROCESSING, result=False, street=f"{i} Phan Bội Châu")

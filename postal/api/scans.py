@@ -72,7 +72,8 @@ def post_scans(batch):
     """Record a batch of scans; one result per event, in order.
 
     Each event is judged on its own: a rejected one says why (`error.code`: unknown_event,
-    unknown_barcode, future_time, wrong_role, wrong_unit, not_ready, already_delivered, ...)
+    unknown_barcode, future_time, wrong_role, wrong_unit, not_ready, already_delivered,
+    counter_return, ...)
     and writes nothing, while the rest of the batch is kept. An id already stored answers
     `duplicate`. Events may arrive in any order: custody is rebuilt by each scan's own time.
     """

@@ -37,38 +37,50 @@ KINDS = ("result_ready", "out_for_delivery", "delivered", "delivery_failed")
 
 
 def notify(session: Session, dossier: Dossier, kind: str, **details) -> Notification | None:
-    """Add the outbox row announcing `kind` (once per dossier and kind in a transaction); None
-    when the citizen left no phone number or the message is already on its way."""
-    enqueued = session.info.setdefault(_ENQUEUED, set())
-    if (dossier.id, kind) in enqueued:
-        return None
+    """Add the outbox row announcing `kind`, once per dossier and kind in a transaction: a
+    second call adds its details to the row already queued (a scan queues the message, the
+    door page then adds the reason). None when the citizen left no phone number."""
+    enqueued = session.info.setdefault(_ENQUEUED, {})
+    queued = enqueued.get((dossier.id, kind))
+    if queued is not None:
+        if details:
+            queued.data = {**(queued.data or {}), **details}
+        return queued
     row = message_for(dossier, kind, **details)
     if row is not None:
         session.add(row)
-        enqueued.add((dossier.id, kind))
+        enqueued[(dossier.id, kind)] = row
     return row
 
 
-def _kind(dossier: Dossier) -> str | None:
-    """The message a dossier's pending change calls for, if any."""
-    history = inspect(dossier).attrs.state.history
-    if not history.added:
-        return None
-    new = history.added[0]
-    old = history.deleted[0] if history.deleted else None
+def change_kind(old: State | None, new: State, *, returned_via, attempts_changed: bool
+                ) -> str | None:
+    """The message a move of a dossier from `old` to `new` calls for, if any."""
+    if new == State.AWAITING_RETURN and attempts_changed and old in (
+            State.OUT_FOR_DELIVERY, State.AWAITING_RETURN, None):
+        return "delivery_failed"  # a failed attempt, also without an out-for-delivery scan
     if new == old:
         return None
     if new == State.RESULT_READY:
         return "result_ready"
     if new == State.OUT_FOR_DELIVERY:
         return "out_for_delivery"
-    if new == State.RETURNED and dossier.returned_via == ReturnMethod.HOME:
+    if new == State.RETURNED and returned_via == ReturnMethod.HOME:
         return "delivered"
-    if new == State.AWAITING_RETURN and old in (State.OUT_FOR_DELIVERY, None):
-        attempts = inspect(dossier).attrs.delivery_attempts.history
-        if old == State.OUT_FOR_DELIVERY or attempts.added:
-            return "delivery_failed"
+    if new == State.AWAITING_RETURN and old == State.OUT_FOR_DELIVERY:
+        return "delivery_failed"
     return None
+
+
+def _kind(dossier: Dossier) -> str | None:
+    """The message a dossier's pending change through the ORM calls for, if any."""
+    history = inspect(dossier).attrs.state.history
+    if not history.added:
+        return None
+    old = history.deleted[0] if history.deleted else None
+    return change_kind(old, history.added[0], returned_via=dossier.returned_via,
+                       attempts_changed=bool(inspect(dossier).attrs.delivery_attempts
+                                             .history.added))
 
 
 def message_for(dossier: Dossier, kind: str, **details) -> Notification | None:
@@ -101,12 +113,19 @@ def _outbox(session: Session, _context, _instances) -> None:
                 notify(session, obj, kind)
 
 
-@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, *_args) -> None:
     # after any rollback, even a savepoint's, a message may be written again: a duplicate is
     # better than a message lost
     session.info.pop(_ENQUEUED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction) -> None:
+    # not at a savepoint's release (after_commit fires there too): the rows queued inside it
+    # are still this transaction's, and a later notify() must find them
+    if transaction.parent is None:
+        session.info.pop(_ENQUEUED, None)
 
 
 # -- the words ---------------------------------------------------------------------------------

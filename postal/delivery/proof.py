@@ -55,7 +55,8 @@ REASONS = {
     "no_payment": "Không thanh toán tiền thu hộ", "other": "Lý do khác",
 }
 _REFUSALS = {"wrong_role": Forbidden, "wrong_unit": NotFound, "not_ready": Conflict,
-             "already_delivered": Conflict, "out_of_order": Conflict}
+             "already_delivered": Conflict, "out_of_order": Conflict,
+             "counter_return": Conflict}
 
 
 @dataclass

@@ -13,7 +13,7 @@ from postal.domain.calendar import TZ
 from postal.domain.custody import legs, progress
 from postal.domain.custody.lookup import Lookup, normalise
 from postal.domain.lifecycle import Action, next_state
-from postal.models import ItemKind, OrgUnit, Role, User
+from postal.models import ItemKind, OrgUnit, ReturnMethod, Role, User
 
 EVENTS = ("pickup", "handover", "out_for_delivery", "delivery_failed", "delivered", "collected")
 ROLES = {
@@ -24,6 +24,7 @@ ROLES = {
     "delivered": (Role.COURIER,),
     "collected": (Role.CLERK,),
 }
+DOOR_EVENTS = ("out_for_delivery", "delivery_failed", "delivered")
 RESULT_ONLY = ("out_for_delivery", "delivery_failed", "delivered", "collected")
 # staff who confirm what reaches their own unit; a courier's handover awaits that confirmation
 RECEIVING_ROLES = (Role.AGENCY, Role.CLERK)
@@ -180,6 +181,12 @@ class Judge:
         if scan.event in progress.TERMINAL_EVENTS and last is not None and last > scan.at:
             raise ScanRejected("out_of_order",
                                f"{item.number} có lần quét sau {_local(scan.at)}: không thể đã trả")
+        if (scan.event in DOOR_EVENTS and dossier.return_method != ReturnMethod.HOME
+                and not dossier.delivery_attempts):
+            # never meant for the door (a result sent back to the counter after failed
+            # attempts keeps taking its late-arriving scans)
+            raise ScanRejected("counter_return", f"hồ sơ {dossier.code} trả kết quả tại quầy, "
+                                                 "không giao tại nhà")
         target.action = progress.scan_action(scan.event, item.kind, dossier, unit)
         state = states.get(dossier.id, dossier.state)
         latest = key > known.return_key.get(dossier.id, ())

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from postal.delivery.notifications import change_kind, notify
 from postal.domain import audit
 from postal.domain.custody import progress
 from postal.domain.custody.judging import (  # noqa: F401 - part of this module's interface
@@ -155,6 +156,7 @@ class _Batch:
     def apply(self, scan: Scan, plan: Plan, target: Target) -> Fact:
         item, dossier, known, unit, writer = (target.item, target.item.dossier, self.known,
                                               plan.unit, self.writer)
+        before = dossier.state, dossier.delivery_attempts
         data = dict(scan.data or {})
         if plan.receiver:
             data["receiver"] = True
@@ -198,8 +200,18 @@ class _Batch:
             values = progress.return_values(dossier, scan.event, scan.at, scan.recipient)
             if values:
                 writer.dossier(dossier, **values)
+        self._tell_the_citizen(scan, dossier, *before)
         self._manifests(scan, item, lines)
         return fact
+
+    def _tell_the_citizen(self, scan: Scan, dossier, state, attempts) -> None:
+        """Queue the message this scan's change of the dossier calls for: written around the
+        ORM, the change is not seen by the outbox's flush listener."""
+        kind = change_kind(state, dossier.state, returned_via=dossier.returned_via,
+                           attempts_changed=dossier.delivery_attempts != attempts)
+        if kind is not None:
+            details = {"reason_text": scan.note} if kind == "delivery_failed" and scan.note else {}
+            notify(self.session, dossier, kind, **details)
 
     def _lines_to_confirm(self, item, unit) -> list:
         return [ln for ln in self.known.lines.get(item.id, ())
