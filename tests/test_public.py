@@ -53,6 +53,7 @@ def test_the_qr_token_opens_the_status_with_stage_due_date_and_return_method(cli
     assert "Nhận tại quầy: Trung tâm Phục vụ HCC Thành Sen" in html
     assert '<dd id="received-on">03/03/2025</dd>' in html
     assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers  # no session for a citizen: nothing to track
 
 
 def test_the_code_and_the_phones_last_four_digits_open_the_same_status(client, dossier):
