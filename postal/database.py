@@ -77,9 +77,13 @@ def init_app(app: Flask) -> None:
     """Commit once per request when it succeeded; anything else is rolled back."""
     from postal.extensions import db
 
-    @app.before_request
     def _declare_intent():
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    # first of all hooks: the login check reads the database (a bearer token, the session's
+    # user), and a transaction begun for that read would be a deferred one that SQLite cannot
+    # upgrade once another writer has committed ("database is locked" under load)
+    app.before_request_funcs.setdefault(None, []).insert(0, _declare_intent)
 
     @app.after_request
     def _commit(response: Response) -> Response:
