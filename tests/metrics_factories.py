@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from sqlalchemy import select
+
 from postal.domain.calendar import TZ, timeliness
 from postal.domain.lifecycle import State
 from postal.extensions import db
-from postal.models import Applicant, Dossier
+from postal.models import Applicant, Dossier, OrgUnit, UnitKind
 
 WEEK = ("2025-03-03", "2025-03-09")
 
@@ -94,3 +96,13 @@ BEHIND = {  # the codes behind some figures
     "withdrawn": {"D07"},
     "returned_home": {"D05", "D18"},
 }
+
+
+def week_in_commune(make_unit, make_procedure) -> OrgUnit:
+    """The week of build_week at commune 18304 (a centre TT-XA below it, unit 01 elsewhere),
+    for the report's pages and API."""
+    commune = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "18304"))
+    child = make_unit(UnitKind.CENTRE, code="TT-XA", parent=commune)
+    other = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "01"))
+    build_week(commune, child, other, make_procedure(code="1.000001"))
+    return commune

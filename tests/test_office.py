@@ -13,9 +13,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from postal.extensions import db
-from postal.models import Dossier, OrgUnit, ReportClosure, UnitKind
+from postal.models import Dossier, ReportClosure
 from tests.conftest import csrf_from
-from tests.metrics_factories import EXPECTED, WEEK, build_week
+from tests.metrics_factories import EXPECTED, WEEK, week_in_commune
 from tests.test_import import _row, write_csv
 
 Q = {"from": WEEK[0], "to": WEEK[1]}
@@ -23,22 +23,13 @@ Q = {"from": WEEK[0], "to": WEEK[1]}
 
 @pytest.fixture(autouse=True)
 def _no_reload_after_commit(app):
-    """Requests run in their own session: the test's must not hold SQLite's lock by reloading
-    expired objects between them."""
+    """Requests run in their own session: the test's must not reload expired objects."""
     db.session().expire_on_commit = False
 
 
 @pytest.fixture
-def commune(app):
-    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == "18304"))
-
-
-@pytest.fixture
-def week(commune, make_unit, make_procedure):
-    child = make_unit(UnitKind.CENTRE, code="TT-XA", parent=commune)
-    other = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "01"))
-    build_week(commune, child, other, make_procedure(code="1.000001"))
-    return commune
+def week(make_unit, make_procedure):
+    return week_in_commune(make_unit, make_procedure)
 
 
 @pytest.fixture

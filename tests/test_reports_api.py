@@ -5,33 +5,22 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
 
 from postal.extensions import db
-from postal.models import OrgUnit, UnitKind
-from tests.metrics_factories import EXPECTED, WEEK, build_week
+from tests.metrics_factories import EXPECTED, WEEK, week_in_commune
 
 URL = "/api/v1/reports/summary"
 
 
 @pytest.fixture(autouse=True)
 def _no_reload_after_commit(app):
-    """Requests run in their own session: the test's must not hold SQLite's lock by reloading
-    expired objects between them."""
+    """Requests run in their own session: the test's must not reload expired objects."""
     db.session().expire_on_commit = False
 
 
 @pytest.fixture
-def commune(app):
-    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == "18304"))
-
-
-@pytest.fixture
-def week(commune, make_unit, make_procedure):
-    child = make_unit(UnitKind.CENTRE, code="TT-XA", parent=commune)
-    other = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "01"))
-    build_week(commune, child, other, make_procedure(code="1.000001"))
-    return commune
+def week(make_unit, make_procedure):
+    return week_in_commune(make_unit, make_procedure)
 
 
 @pytest.fixture
