@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, session
@@ -22,8 +22,16 @@ def local(value: datetime | str | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.astimezone(TZ).strftime(fmt)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # stored moments are UTC
+    try:
+        return value.astimezone(TZ).strftime(fmt)
+    except OverflowError:  # year 9999 and the like: shown as stored
+        return value.isoformat()
 
 
 def percent(value: float | None) -> str:

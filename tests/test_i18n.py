@@ -59,3 +59,16 @@ def test_login_page_switches_to_english(client):
     assert "Log in" in page
     assert "Password" in page
     assert "Đăng nhập" not in page
+
+
+def test_the_local_time_filter_shows_what_event_data_holds_without_failing():
+    from datetime import UTC, datetime
+
+    from postal.i18n import local
+
+    assert local(datetime(2025, 3, 5, 10, 1, tzinfo=UTC)) == "05/03/2025 17:01"
+    assert local("2025-03-05T10:01:00+00:00") == "05/03/2025 17:01"
+    assert local(datetime(2025, 3, 5, 10, 1)) == "05/03/2025 17:01"  # naive: stored UTC
+    assert local("không phải thời điểm") == "không phải thời điểm"
+    assert local("9999-12-31T23:59:00+00:00") == "9999-12-31T23:59:00+00:00"
+    assert local(None) == "" and local("") == ""

@@ -141,23 +141,29 @@ def test_scans_from_the_phone_write_the_same_messages_as_the_door_page(town, cli
     for d in (a, b):
         assert _scan(client, headers, d, "out_for_delivery")["status"] == "accepted"
     assert _scan(client, headers, a, "delivered")["status"] == "accepted"
-    assert _scan(client, headers, b, "delivery_failed", note="cổng khoá")["status"] == "accepted"
+    assert _scan(client, headers, b, "delivery_failed", note="not_home")["status"] == "accepted"
     by_kind = {(r.dossier_id, r.kind): r for r in _rows()}
     assert set(by_kind) == {(a.id, "out_for_delivery"), (b.id, "out_for_delivery"),
                             (a.id, "delivered"), (b.id, "delivery_failed")}
-    assert "(cổng khoá)" in compose(by_kind[(b.id, "delivery_failed")])[1]
+    failed = compose(by_kind[(b.id, "delivery_failed")])[1]
+    assert "(Không có người nhận)" in failed and "giao lại" in failed
     # the same scans sent again are duplicates: no second message
     assert _scan(client, headers, a, "delivered")["status"] == "duplicate"
     assert len(_rows()) == 4
 
 
+@pytest.mark.parametrize("state", [State.AWAITING_RETURN, State.RESULT_READY])
 def test_a_failed_attempt_scanned_without_going_out_still_tells_the_citizen(town, client,
-                                                                          api_token):
+                                                                          api_token, state):
     t = town
-    d = t.dossier(state=State.AWAITING_RETURN)
+    d = t.dossier(state=state)
     db.session.commit()
-    assert _scan(client, api_token(t.courier), d, "delivery_failed")["status"] == "accepted"
-    assert [r.kind for r in _rows()] == ["delivery_failed"]
+    answer = _scan(client, api_token(t.courier), d, "delivery_failed",
+                   note="chó dữ, gọi số 0912 không nghe")
+    assert answer["status"] == "accepted"
+    [row] = _rows()
+    assert row.kind == "delivery_failed"
+    assert "chó dữ" not in compose(row)[1]  # the courier's own note stays internal
 
 
 def test_a_counter_return_result_cannot_be_scanned_at_the_door(town, client, api_token):

@@ -56,8 +56,7 @@ def notify(session: Session, dossier: Dossier, kind: str, **details) -> Notifica
 def change_kind(old: State | None, new: State, *, returned_via, attempts_changed: bool
                 ) -> str | None:
     """The message a move of a dossier from `old` to `new` calls for, if any."""
-    if new == State.AWAITING_RETURN and attempts_changed and old in (
-            State.OUT_FOR_DELIVERY, State.AWAITING_RETURN, None):
+    if new == State.AWAITING_RETURN and attempts_changed:
         return "delivery_failed"  # a failed attempt, also without an out-for-delivery scan
     if new == old:
         return None

@@ -145,7 +145,8 @@ def _corrections(canvas, data: ReportData, y: float, new_page) -> float:
     if y - 12 * mm < MARGIN:
         y = new_page()
     draw_text(canvas, MARGIN, y, f"Điều chỉnh số liệu ghi nhận trong kỳ ({len(data.corrections)}"
-              "; số liệu trên đã tính theo giá trị sau điều chỉnh):", 8.5, bold=True)
+              "; kể cả với hồ sơ của kỳ khác; mọi số liệu đã tính theo giá trị sau điều chỉnh):",
+              8.5, bold=True)
     y -= 2 * mm
     cols = [Column("Ghi nhận lúc", 24 * mm), Column("Hồ sơ", 42 * mm), Column("Trường", 32 * mm),
             Column("Giá trị cũ", 28 * mm), Column("Giá trị mới", 28 * mm),

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from postal.domain import audit
 from postal.domain.access import sees_unit
@@ -130,6 +130,9 @@ def record_correction(session: Session, user: User, dossier: Dossier, field: str
                                f"{', '.join(CORRECTABLE)}", field="field")
     reason = _reason(reason)
     value = _value(field, new_value, now)
+    # the values read below are the ones recorded as "old": nobody may change them meanwhile
+    # (PostgreSQL: a row lock; SQLite: a writing request already holds the database's lock)
+    session.refresh(dossier, with_for_update=True)
     old = getattr(dossier, field)
     if old is None:
         raise Conflict(f"hồ sơ chưa có {field} để điều chỉnh")
@@ -197,6 +200,7 @@ def recorded_in(session: Session, unit: OrgUnit | None, date_from: date, date_to
     start, end = period_bounds(date_from, date_to)
     rows = session.execute(
         select(Event, Dossier.code).join(Dossier, Dossier.id == Event.dossier_id)
+        .options(joinedload(Event.user))
         .where(Event.kind == KIND, Event.at >= start, Event.at < end,
                in_units(subtree_ids(session, unit)))
         .order_by(Event.at.desc(), Event.id.desc()).limit(limit))

@@ -33,7 +33,8 @@ class Event(Base):
     unit = relationship("OrgUnit")
     item = relationship("Item")
 
-    __table_args__ = (Index("ix_event_dossier_at", "dossier_id", "at"),)
+    __table_args__ = (Index("ix_event_dossier_at", "dossier_id", "at"),
+                      Index("ix_event_kind_at", "kind", "at"))  # events of a kind in a period
 
     def __repr__(self) -> str:
         return f"<Event {self.kind} dossier={self.dossier_id} at={self.at:%Y-%m-%d %H:%M}>"

@@ -31,7 +31,7 @@ from postal.domain.custody.lookup import Lookup
 from postal.domain.custody.writer import Writer
 from postal.domain.errors import ValidationFailed
 from postal.domain.lifecycle import next_state
-from postal.models import Event, ItemKind, User
+from postal.models import Event, ItemKind, ReturnMethod, User
 
 MAX_BATCH = 1000
 
@@ -209,9 +209,18 @@ class _Batch:
         ORM, the change is not seen by the outbox's flush listener."""
         kind = change_kind(state, dossier.state, returned_via=dossier.returned_via,
                            attempts_changed=dossier.delivery_attempts != attempts)
-        if kind is not None:
-            details = {"reason_text": scan.note} if kind == "delivery_failed" and scan.note else {}
-            notify(self.session, dossier, kind, **details)
+        if kind is None:
+            return
+        details = {}
+        if kind == "delivery_failed":
+            # the courier's own note stays internal: only a listed reason reaches the citizen
+            from postal.delivery.proof import REASONS
+
+            reason = (scan.data or {}).get("reason") or scan.note
+            if reason in REASONS:
+                details.update(reason=reason, reason_text=REASONS[reason])
+            details["back_to_counter"] = dossier.return_method != ReturnMethod.HOME
+        notify(self.session, dossier, kind, **details)
 
     def _lines_to_confirm(self, item, unit) -> list:
         return [ln for ln in self.known.lines.get(item.id, ())

@@ -123,8 +123,9 @@ def _event_step(dossier: Dossier, e: Event) -> Step:
         note = f"bảng kê {data.get('manifest', '')}"
     if e.kind == "delivery_failed":
         note = e.note or ""
-    if e.kind == "correction":
-        note = f"{describe(data.get('changes') or {})} ({note})"
+    if e.kind == "correction":  # the whole reason is on the dossier's page
+        reason = note if len(note) <= 300 else note[:299] + "…"
+        note = f"{describe(data.get('changes') or {})} ({reason})"
     judged = e.kind in ("result_ready", "stopped")
     return Step(e.at, label, unit, "", who, "", None if judged else "", note,
                 item=e.item.number if e.item else "")
