@@ -152,6 +152,25 @@ def test_scans_from_the_phone_write_the_same_messages_as_the_door_page(town, cli
     assert len(_rows()) == 4
 
 
+def test_a_phone_syncing_a_whole_delivery_at_once_sends_only_the_latest_news(town, client,
+                                                                           api_token):
+    t = town
+    a, b = t.dossier(), t.dossier(street="4 Hàm Nghi")
+    db.session.commit()
+    start = now() - timedelta(minutes=30)
+    rows = [{"id": f"sync-{d.id}-{n}", "barcode": town_result(d), "event": event,
+             "at": (start + timedelta(minutes=n)).isoformat(), **extra}
+            for d, steps in ((a, [("out_for_delivery", {}), ("delivered", {})]),
+                             (b, [("out_for_delivery", {}),
+                                  ("delivery_failed", {"note": "moved"})]))
+            for n, (event, extra) in enumerate(steps)]
+    response = client.post("/api/v1/scans", headers=api_token(t.courier), json=rows)
+    assert [r["status"] for r in response.get_json()] == ["accepted"] * 4
+    by_kind = {(r.dossier_id, r.kind): r for r in _rows()}
+    assert set(by_kind) == {(a.id, "delivered"), (b.id, "delivery_failed")}
+    assert "(Người nhận đã chuyển đi)" in compose(by_kind[(b.id, "delivery_failed")])[1]
+
+
 @pytest.mark.parametrize("state", [State.AWAITING_RETURN, State.RESULT_READY])
 def test_a_failed_attempt_scanned_without_going_out_still_tells_the_citizen(town, client,
                                                                           api_token, state):

@@ -107,6 +107,8 @@ class _Batch:
         self.session, self.user, self.now, self.scans = session, user, now, scans
         self.writer = Writer(session)
         self.seen: set[str] = set()
+        # dossier id -> [dossier, state and attempts before the batch, last failed scan]
+        self.touched: dict[int, list] = {}
         self._load()
 
     def _load(self) -> None:
@@ -135,6 +137,7 @@ class _Batch:
                 self.writer = Writer(self.session)
                 self._load()
             results.append(result)
+        self._tell_the_citizens()
         return results
 
     def one(self, scan: Scan) -> ScanResult:
@@ -156,7 +159,10 @@ class _Batch:
     def apply(self, scan: Scan, plan: Plan, target: Target) -> Fact:
         item, dossier, known, unit, writer = (target.item, target.item.dossier, self.known,
                                               plan.unit, self.writer)
-        before = dossier.state, dossier.delivery_attempts
+        seen = self.touched.setdefault(dossier.id, [dossier, dossier.state,
+                                                    dossier.delivery_attempts, None])
+        if scan.event == "delivery_failed":
+            seen[3] = scan
         data = dict(scan.data or {})
         if plan.receiver:
             data["receiver"] = True
@@ -200,27 +206,30 @@ class _Batch:
             values = progress.return_values(dossier, scan.event, scan.at, scan.recipient)
             if values:
                 writer.dossier(dossier, **values)
-        self._tell_the_citizen(scan, dossier, *before)
         self._manifests(scan, item, lines)
         return fact
 
-    def _tell_the_citizen(self, scan: Scan, dossier, state, attempts) -> None:
-        """Queue the message this scan's change of the dossier calls for: written around the
-        ORM, the change is not seen by the outbox's flush listener."""
-        kind = change_kind(state, dossier.state, returned_via=dossier.returned_via,
-                           attempts_changed=dossier.delivery_attempts != attempts)
-        if kind is None:
-            return
-        details = {}
-        if kind == "delivery_failed":
-            # the courier's own note stays internal: only a listed reason reaches the citizen
-            from postal.delivery.proof import REASONS
+    def _tell_the_citizens(self) -> None:
+        """Queue the message each dossier's change over the whole batch calls for (a phone
+        syncing "out for delivery" and "delivered" at once sends one message, the latest
+        news). Written around the ORM, the changes are not seen by the outbox's listener."""
+        from postal.delivery.proof import REASONS
 
-            reason = (scan.data or {}).get("reason") or scan.note
-            if reason in REASONS:
-                details.update(reason=reason, reason_text=REASONS[reason])
-            details["back_to_counter"] = dossier.return_method != ReturnMethod.HOME
-        notify(self.session, dossier, kind, **details)
+        for dossier, state, attempts, failed in self.touched.values():
+            kind = change_kind(state, dossier.state, returned_via=dossier.returned_via,
+                               attempts_changed=dossier.delivery_attempts != attempts)
+            if kind is None:
+                continue
+            details = {}
+            if kind == "delivery_failed":
+                # the courier's own note stays internal: only a listed reason reaches the
+                # citizen
+                reason = ((failed.data or {}).get("reason") or failed.note) if failed else None
+                if reason in REASONS:
+                    details.update(reason=reason, reason_text=REASONS[reason])
+                details["back_to_counter"] = dossier.return_method != ReturnMethod.HOME
+            notify(self.session, dossier, kind, **details)
+        self.touched = {}
 
     def _lines_to_confirm(self, item, unit) -> list:
         return [ln for ln in self.known.lines.get(item.id, ())
