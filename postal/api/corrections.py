@@ -11,6 +11,7 @@ from flask_login import current_user
 from postal.api.reports import PeriodQuery
 from postal.domain import corrections, metrics
 from postal.domain.access import dossier_for
+from postal.domain.text import MAX_REASON
 from postal.extensions import db
 from postal.models import Role, utcnow
 from postal.security import roles_required
@@ -25,7 +26,7 @@ class CorrectionIn(Schema):
         required=True, validate=Length(1, 40),
         metadata={"description": "ISO 8601 moment (no offset means Vietnam time) for the "
                                  "*_at columns; early, on_time or late for timeliness"})
-    reason = fields.String(required=True, validate=Length(1, corrections.MAX_REASON))
+    reason = fields.String(required=True, validate=Length(1, MAX_REASON))
 
 
 class Change(Schema):

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from postal.domain import agency
 from postal.domain.access import dossier_for
+from postal.domain.text import MAX_REASON
 from postal.domain.workcalendar import calendar_for
 from postal.extensions import db
 from postal.models import Role, utcnow
@@ -28,16 +29,16 @@ class NoteIn(Schema):
 
 
 class ReasonIn(Schema):
-    reason = fields.String(required=True, validate=Length(1, agency.MAX_REASON))
+    reason = fields.String(required=True, validate=Length(1, MAX_REASON))
 
 
 class OptionalReasonIn(Schema):
     reason = fields.String(load_default=None, allow_none=True,
-                           validate=Length(0, agency.MAX_REASON))
+                           validate=Length(0, MAX_REASON))
 
 
 class SupplementIn(Schema):
-    reason = fields.String(required=True, validate=Length(1, agency.MAX_REASON))
+    reason = fields.String(required=True, validate=Length(1, MAX_REASON))
     documents = fields.List(fields.String(validate=Length(1, 300)), load_default=list,
                             metadata={"description": "the documents to add"})
 
@@ -45,7 +46,7 @@ class SupplementIn(Schema):
 class ExtendIn(Schema):
     new_date = fields.Date(required=True, metadata={"description": "the new appointment day "
                                                                    "(a working day)"})
-    reason = fields.String(required=True, validate=Length(1, agency.MAX_REASON))
+    reason = fields.String(required=True, validate=Length(1, MAX_REASON))
 
 
 class DecisionOut(Schema):

@@ -7,6 +7,8 @@ domain's, so the API and the counter page give the same messages.
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf
 
+from postal.domain.text import MAX_REASON
+
 
 class AddressIn(Schema):
     street = fields.String(load_default="", validate=Length(0, 300))
@@ -42,7 +44,7 @@ class DossierIn(Schema):
     missing = fields.List(fields.String(validate=Length(1, 400)), load_default=list,
                           metadata={"description": "outcome=supplement: papers to add beyond "
                                                    "the unticked required ones"})
-    reason = fields.String(load_default="", validate=Length(0, 2000))
+    reason = fields.String(load_default="", validate=Length(0, MAX_REASON))
     idempotency_key = fields.String(load_default="", metadata={
         "description": "same as the Idempotency-Key header: a UUID; sent twice, the first "
                        "dossier is returned and nothing new is written"})

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import Length, OneOf, Range
-from flask import Response
 from flask_login import current_user
 
 from postal.domain.custody import manifests
 from postal.extensions import db
 from postal.models import Role, utcnow
 from postal.security import roles_required
+from postal.web.responses import pdf_response
 
 bp = APIBlueprint("api_manifests", __name__, url_prefix="/api/v1", tag="manifests")
 
@@ -114,8 +114,7 @@ def pdf(code):
     from postal.documents.manifest import render_manifest
 
     manifest = manifests.manifest_by_code(db.session, _me(), code)
-    return Response(render_manifest(manifest), mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{manifest.code}.pdf"'})
+    return pdf_response(render_manifest(manifest), f"{manifest.code}.pdf")
 
 
 @bp.post("/manifests/<code>/receive")

@@ -12,6 +12,7 @@ from postal.domain.errors import ValidationFailed
 from postal.extensions import db
 from postal.models import Role, utcnow
 from postal.security import roles_required
+from postal.web.responses import pdf_response
 
 bp = APIBlueprint("api_runs", __name__, url_prefix="/api/v1", tag="runs")
 
@@ -172,8 +173,7 @@ def labels_pdf(run_id, query):
 
     layout = _layout(query["layout"], "a6-4up")
     run = _run(run_id)
-    return Response(render_labels(runs.run_labels(run), layout), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="run-{run.id}-labels.pdf"'})
+    return pdf_response(render_labels(runs.run_labels(run), layout), f"run-{run.id}-labels.pdf")
 
 
 @bp.get("/runs/<int:run_id>/labels.zpl")
@@ -198,5 +198,4 @@ def sheet_pdf(run_id):
     from postal.documents.run_sheet import render_run_sheet
 
     run = _run(run_id)
-    return Response(render_run_sheet(run), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="run-{run.id}.pdf"'})
+    return pdf_response(render_run_sheet(run), f"run-{run.id}.pdf")

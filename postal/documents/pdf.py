@@ -219,16 +219,17 @@ def draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
 
 
 class NumberedPages:
-    """Page breaks for a flowing document: each page is footed "label — trang N"."""
+    """Page breaks for a flowing document: each page is footed "label — trang N" (or
+    "Trang N" without a label), 6 mm below `bottom`."""
 
-    def __init__(self, canvas, *, right: float, bottom: float, top: float, label: str):
+    def __init__(self, canvas, *, right: float, bottom: float, top: float, label: str = ""):
         self.canvas, self.right, self.bottom, self.top, self.label = (
             canvas, right, bottom, top, label)
         self.number = 1
 
     def footer(self) -> None:
-        draw_text(self.canvas, self.right, self.bottom - 6 * mm,
-                  f"{self.label} — trang {self.number}", 7, align="right")
+        text = f"{self.label} — trang {self.number}" if self.label else f"Trang {self.number}"
+        draw_text(self.canvas, self.right, self.bottom - 6 * mm, text, 7, align="right")
 
     def new_page(self) -> float:
         """Foot this page, start the next; returns the y where its content starts."""

@@ -8,7 +8,7 @@ from datetime import date
 
 from reportlab.lib.pagesizes import A4, landscape
 
-from postal.documents.pdf import draw_text, finish, mm, new_canvas
+from postal.documents.pdf import NumberedPages, draw_text, finish, mm, new_canvas
 from postal.documents.table import Column, draw_table
 from postal.domain.register import RegisterRow
 
@@ -23,16 +23,9 @@ def render_register(rows: Iterable[RegisterRow], *, unit_name: str, date_from: d
     buffer = io.BytesIO()
     canvas = new_canvas(buffer, PAGE, title="Sổ theo dõi hồ sơ")
     width, height = PAGE
-    page = [1]
-
-    def footer() -> None:
-        draw_text(canvas, width - MARGIN, MARGIN / 2, f"Trang {page[0]}", 7, align="right")
-
-    def new_page() -> float:
-        footer()
-        canvas.showPage()
-        page[0] += 1
-        return height - MARGIN
+    pages = NumberedPages(canvas, right=width - MARGIN, bottom=MARGIN / 2 + 6 * mm,
+                          top=height - MARGIN)
+    footer, new_page = pages.footer, pages.new_page
 
     draw_text(canvas, width / 2, height - MARGIN - 4 * mm, "SỔ THEO DÕI HỒ SƠ", 13, bold=True,
               align="centre")

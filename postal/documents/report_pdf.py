@@ -9,7 +9,15 @@ from reportlab.graphics import renderPDF
 from reportlab.lib.pagesizes import A4, landscape
 
 from postal.documents.charts import Bar, bars_drawing, columns_drawing
-from postal.documents.pdf import draw_text, finish, local_time, mm, new_canvas, wrap
+from postal.documents.pdf import (
+    NumberedPages,
+    draw_text,
+    finish,
+    local_time,
+    mm,
+    new_canvas,
+    wrap,
+)
 from postal.documents.table import Column, draw_table
 from postal.domain import corrections
 from postal.domain.exports import LABELS
@@ -52,16 +60,9 @@ def render_report(data: ReportData) -> bytes:
     buffer = io.BytesIO()
     canvas = new_canvas(buffer, PAGE, title="Báo cáo tình hình giải quyết hồ sơ TTHC")
     width, height = PAGE
-    page = [1]
-
-    def footer() -> None:
-        draw_text(canvas, width - MARGIN, MARGIN / 2, f"Trang {page[0]}", 7, align="right")
-
-    def new_page() -> float:
-        footer()
-        canvas.showPage()
-        page[0] += 1
-        return height - MARGIN
+    pages = NumberedPages(canvas, right=width - MARGIN, bottom=MARGIN / 2 + 6 * mm,
+                          top=height - MARGIN)
+    footer, new_page = pages.footer, pages.new_page
 
     y = height - MARGIN
     draw_text(canvas, MARGIN, y, data.unit_name.upper(), 9, bold=True)

@@ -13,21 +13,11 @@ from postal.domain.calendar import TZ, WorkCalendar, shift_for_pause, timeliness
 from postal.domain.errors import ValidationFailed
 from postal.domain.lifecycle import Action, next_state
 from postal.domain.sequences import next_item_number
-from postal.domain.text import clean
+from postal.domain.text import checked_reason, clean
 from postal.models import Dossier, Event, Item, ItemKind, Timeliness, User
 
 # The result travels as a registered item too: "RK" = R(egistered) K(ết quả).
 RESULT_SERVICE = "RK"
-MAX_REASON = 2000
-
-
-def _reason(text: str | None, *, required: bool = True) -> str:
-    reason = clean(text)
-    if required and not reason:
-        raise ValidationFailed("nhập lý do", field="reason")
-    if len(reason) > MAX_REASON:
-        raise ValidationFailed(f"lý do tối đa {MAX_REASON} ký tự", field="reason")
-    return reason
 
 
 def _move(session: Session, user: User, dossier: Dossier, action: Action, kind: str,
@@ -63,7 +53,7 @@ def mark_result_ready(session: Session, user: User, dossier: Dossier, *, now: da
 def request_supplement(session: Session, user: User, dossier: Dossier, *, reason: str,
                        documents=(), now: datetime) -> Dossier:
     """Ask for more documents: the deadline clock stops until they arrive."""
-    reason = _reason(reason)
+    reason = checked_reason(reason)
     docs = [d for d in (clean(x)[:300] for x in documents or ()) if d]
     next_state(dossier.state, Action.REQUEST_SUPPLEMENT)
     dossier.paused_at, dossier.resumed_at = now, None
@@ -106,7 +96,7 @@ def _as_date(value: date | str | None) -> date:
 def extend(session: Session, user: User, dossier: Dossier, *, new_date: date | str, reason: str,
            now: datetime, calendar: WorkCalendar) -> Dossier:
     """A new appointment, with a letter of apology; the dossier still counts as late."""
-    reason = _reason(reason)
+    reason = checked_reason(reason)
     day = _as_date(new_date)
     next_state(dossier.state, Action.EXTEND)
     new = datetime.combine(day, calendar.hours.close, tzinfo=TZ)
@@ -127,7 +117,7 @@ def extend(session: Session, user: User, dossier: Dossier, *, new_date: date | s
 def stop(session: Session, user: User, dossier: Dossier, *, reason: str, now: datetime
          ) -> Dossier:
     """Processing stops (Thông báo dừng giải quyết hồ sơ)."""
-    reason = _reason(reason)
+    reason = checked_reason(reason)
     next_state(dossier.state, Action.STOP)
     dossier.closed_at, dossier.reason = now, reason
     _move(session, user, dossier, Action.STOP, "stopped", now, reason=reason)
@@ -137,7 +127,7 @@ def stop(session: Session, user: User, dossier: Dossier, *, reason: str, now: da
 def withdraw(session: Session, user: User, dossier: Dossier, *, reason: str | None,
              now: datetime) -> Dossier:
     """The citizen withdraws the dossier."""
-    reason = _reason(reason, required=False) or "công dân rút hồ sơ"
+    reason = checked_reason(reason, required=False) or "công dân rút hồ sơ"
     next_state(dossier.state, Action.WITHDRAW)
     dossier.closed_at, dossier.reason = now, reason
     _move(session, user, dossier, Action.WITHDRAW, "withdrawn", now, reason=reason)

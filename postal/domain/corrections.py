@@ -41,7 +41,7 @@ from postal.domain.calendar import timeliness as classify
 from postal.domain.errors import Conflict, Forbidden, ValidationFailed
 from postal.domain.importrows import parse_time
 from postal.domain.metrics import in_units, period_bounds, subtree_ids
-from postal.domain.text import clean
+from postal.domain.text import checked_reason, clean
 from postal.models import Dossier, Event, OrgUnit, Role, Timeliness, User
 
 KIND = "correction"
@@ -52,7 +52,6 @@ PAST_ONLY = ("received_at", "resolved_at", "returned_at", "closed_at")
 # recorded moments that must come in this order when both are set
 ORDER = (("received_at", "resolved_at"), ("resolved_at", "returned_at"),
          ("received_at", "returned_at"), ("received_at", "closed_at"))
-MAX_REASON = 2000
 # a corrected moment lies in this window: before it is a typo, not history
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=3 * 366)  # due moments may lie ahead, not further than this
@@ -87,15 +86,6 @@ def describe(changes: dict) -> str:
                      f"{shown(name, c.get('new'))}" for name, c in changes.items())
 
 
-def _reason(text) -> str:
-    reason = clean(text)
-    if not reason:
-        raise ValidationFailed("nhập lý do điều chỉnh", field="reason")
-    if len(reason) > MAX_REASON:
-        raise ValidationFailed(f"lý do tối đa {MAX_REASON} ký tự", field="reason")
-    return reason
-
-
 def _value(field: str, raw, now: datetime):
     if field == "timeliness":
         try:
@@ -128,7 +118,7 @@ def record_correction(session: Session, user: User, dossier: Dossier, field: str
     if field not in CORRECTABLE:
         raise ValidationFailed(f"không điều chỉnh được trường {field!r}; chỉ: "
                                f"{', '.join(CORRECTABLE)}", field="field")
-    reason = _reason(reason)
+    reason = checked_reason(reason)
     value = _value(field, new_value, now)
     # the values read below are the ones recorded as "old": nobody may change them meanwhile
     # (PostgreSQL: a row lock; SQLite: a writing request already holds the database's lock)
@@ -169,6 +159,7 @@ def corrections_of(session: Session, dossier: Dossier) -> list[Event]:
     """The dossier's corrections, oldest first."""
     return list(session.scalars(select(Event).where(Event.dossier_id == dossier.id,
                                                     Event.kind == KIND)
+                                .options(joinedload(Event.user))
                                 .order_by(Event.at, Event.id)))
 
 

@@ -21,7 +21,7 @@ from postal.domain.codes import format_dossier_code
 from postal.domain.errors import Conflict, ValidationFailed
 from postal.domain.lifecycle import Action, State, next_state
 from postal.domain.sequences import next_item_number, next_value
-from postal.domain.text import clean, fold
+from postal.domain.text import checked_reason, clean, fold
 from postal.models import (
     Applicant,
     Channel,
@@ -42,7 +42,6 @@ DOSSIER_SCOPE = "dossier"
 KEY_PREFIX = "intake:"
 _KEY = re.compile(r"[A-Za-z0-9_-]{8,56}")
 MAX_FEE = 100_000_000
-MAX_REASON = 2000
 
 
 def procedure_for(session: Session, code: str | None) -> Procedure:
@@ -285,15 +284,6 @@ def _not_accepted(
     return _once(session, key, unit, write)
 
 
-def _reason(text: str | None, *, required: bool) -> str:
-    reason = clean(text)
-    if required and not reason:
-        raise ValidationFailed("nhập lý do", field="reason")
-    if len(reason) > MAX_REASON:
-        raise ValidationFailed(f"lý do tối đa {MAX_REASON} ký tự", field="reason")
-    return reason
-
-
 def ask_supplement(
     session: Session, *, clerk: User, unit: OrgUnit, procedure: Procedure, applicant: dict,
     channel: str = "counter", documents: Iterable[str] = (), extra_missing: Iterable[str] = (),
@@ -302,7 +292,7 @@ def ask_supplement(
     """Hand back an incomplete dossier with a slip listing what to add (no code, not accepted)."""
     _check_procedure(procedure)
     key = check_key(idempotency_key)
-    reason = _reason(reason, required=False)
+    reason = checked_reason(reason, required=False)
     _, missing = check_documents(procedure, documents)
     missing += [m for m in (clean(x) for x in extra_missing) if m and m not in missing]
     if not missing:
@@ -322,7 +312,7 @@ def refuse(
     """Refuse the dossier at intake, with the reason printed on the refusal slip."""
     _check_procedure(procedure)
     key = check_key(idempotency_key)
-    reason = _reason(reason, required=True)
+    reason = checked_reason(reason, required=True)
     return _not_accepted(session, action=Action.REFUSE_AT_INTAKE, kind="rejected", clerk=clerk,
                          unit=unit, procedure=procedure, applicant=applicant, channel=channel,
                          documents=documents, now=now, key=key, missing=[], reason=reason)

@@ -25,3 +25,19 @@ def fold(value: str | None) -> str:
     decomposed = unicodedata.normalize("NFD", clean(value).translate(_EXTRA))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return stripped.casefold()
+
+
+MAX_REASON = 2000  # characters of a reason (refusal, supplement, stop, correction, ...)
+
+
+def checked_reason(value: str | None, *, required: bool = True) -> str:
+    """A reason as typed, cleaned; a 422 naming the field "reason" when it is missing (if
+    required) or longer than MAX_REASON."""
+    from postal.domain.errors import ValidationFailed
+
+    reason = clean(value)
+    if required and not reason:
+        raise ValidationFailed("nhập lý do", field="reason")
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(f"lý do tối đa {MAX_REASON} ký tự", field="reason")
+    return reason

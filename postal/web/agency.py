@@ -26,6 +26,7 @@ from postal.domain.workcalendar import calendar_for
 from postal.extensions import db
 from postal.models import Dossier, Item, OrgUnit, Role, utcnow
 from postal.security import roles_required
+from postal.web.responses import pdf_response
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
 
@@ -133,8 +134,7 @@ def apology_response(found: Dossier) -> Response:
         raise Conflict(f"hồ sơ {found.code} chưa được gia hạn")
     pdf = render_apology_letter(found, new_date=found.appointment_at,
                                 reason=(event.data or {}).get("reason") or "", issued_at=event.at)
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="xin-loi-{found.code}.pdf"'})
+    return pdf_response(pdf, f"xin-loi-{found.code}.pdf")
 
 
 @bp.get("/dossiers/<code>/apology.pdf")

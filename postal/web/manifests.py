@@ -6,7 +6,6 @@ from collections import defaultdict
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
@@ -23,6 +22,7 @@ from postal.domain.errors import ValidationFailed
 from postal.extensions import db
 from postal.models import LineStatus, OrgUnit, Role, UnitKind, utcnow
 from postal.security import roles_required
+from postal.web.responses import pdf_response
 
 bp = Blueprint("manifests", __name__)
 
@@ -103,8 +103,7 @@ def pdf(code):
     from postal.documents.manifest import render_manifest
 
     manifest = manifests.manifest_by_code(db.session, _me(), code)
-    return Response(render_manifest(manifest), mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{manifest.code}.pdf"'})
+    return pdf_response(render_manifest(manifest), f"{manifest.code}.pdf")
 
 
 @bp.post("/manifests/<code>/receive")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from postal.domain.errors import DomainError, Forbidden, NotFound
 from postal.extensions import db
 from postal.models import Role, utcnow
 from postal.security import roles_required
+from postal.web.responses import pdf_response
 
 bp = Blueprint("timeline", __name__, url_prefix="/timeline")
 
@@ -65,5 +66,4 @@ def pdf(code):
 
     dossier = _load(code)
     body = render_control_sheet(dossier, timeline.control_rows(db.session, dossier))
-    return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="kiem-soat-{dossier.code}.pdf"'})
+    return pdf_response(body, f"kiem-soat-{dossier.code}.pdf")

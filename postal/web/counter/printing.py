@@ -8,6 +8,7 @@ from werkzeug.routing import BuildError
 from postal.domain.errors import Conflict, ValidationFailed
 from postal.domain.lifecycle import State
 from postal.models import Dossier, ItemKind
+from postal.web.responses import pdf_response as web_pdf
 
 KINDS = ("receipt", "supplement-slip", "refusal-slip", "sticker")
 LETTER_PAGES = ("A4", "A5")
@@ -65,12 +66,8 @@ def render(kind: str, dossier: Dossier, page: str | None = None) -> bytes:
 
 def pdf_response(kind: str, dossier: Dossier, page: str | None = None) -> Response:
     """Inline PDF (the browser's viewer prints it); framable by our own pages only."""
-    data = render(kind, dossier, page)
-    name = f"{kind}-{dossier.code or dossier.id}.pdf"
-    return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{name}"',
-        "Cache-Control": "no-store",  # personal data
-        # the counter prints from a hidden frame; the app-wide headers would forbid framing
-        "X-Frame-Options": "SAMEORIGIN",
-        "Content-Security-Policy": "frame-ancestors 'self'",
-    })
+    response = web_pdf(render(kind, dossier, page), f"{kind}-{dossier.code or dossier.id}.pdf")
+    # the counter prints from a hidden frame; the app-wide headers would forbid framing
+    response.headers.update({"X-Frame-Options": "SAMEORIGIN",
+                             "Content-Security-Policy": "frame-ancestors 'self'"})
+    return response

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask import Response
-
 from postal.documents.register_pdf import render_register
 from postal.documents.report_pdf import render_report
 from postal.domain import exports
@@ -13,14 +11,9 @@ from postal.extensions import db
 from postal.models import Role
 from postal.security import roles_required
 from postal.web.office.common import asked_period, asked_unit, bp, now
+from postal.web.responses import file_response, pdf_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _download(body: bytes | str, mimetype: str, name: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
 
 
 def _name(prefix: str, unit, date_from, date_to, ext: str) -> str:
@@ -36,13 +29,11 @@ def report(fmt: str):
     if fmt == "pdf":
         data = monthly_data(db.session, unit, date_from, date_to, now=now(),
                             breakdowns=("field",))
-        response = _download(render_report(data), "application/pdf", name)
-        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-        return response
+        return pdf_response(render_report(data), name)
     data = monthly_data(db.session, unit, date_from, date_to, breakdowns=())
     if fmt == "csv":
-        return _download(exports.report_csv(data.figures), "text/csv; charset=utf-8", name)
-    return _download(exports.report_xlsx(data.figures, unit=unit, date_from=date_from,
+        return file_response(exports.report_csv(data.figures), "text/csv; charset=utf-8", name)
+    return file_response(exports.report_xlsx(data.figures, unit=unit, date_from=date_from,
                                          date_to=date_to), XLSX, name)
 
 
@@ -54,7 +45,7 @@ def register(fmt: str):
     rows = register_rows(db.session, unit, date_from, date_to)
     name = _name("so-theo-doi", unit, date_from, date_to, fmt)
     if fmt == "pdf":
-        return _download(render_register(rows, unit_name=unit.name, date_from=date_from,
+        return file_response(render_register(rows, unit_name=unit.name, date_from=date_from,
                                          date_to=date_to), "application/pdf", name)
     title = f"Sổ theo dõi hồ sơ — {unit.name} — {date_from:%d/%m/%Y}–{date_to:%d/%m/%Y}"
-    return _download(register_xlsx(rows, title=title), XLSX, name)
+    return file_response(register_xlsx(rows, title=title), XLSX, name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 
-from flask import Response, render_template, request
+from flask import render_template, request
 from sqlalchemy import func, select
 
 from postal.domain import exports, metrics
@@ -14,6 +14,7 @@ from postal.extensions import db
 from postal.models import Role
 from postal.security import roles_required
 from postal.web.office.common import asked_period, asked_unit, bp, now
+from postal.web.responses import file_response
 
 PER_PAGE = 50
 SPOOL_BYTES = 8 * 2**20  # in memory up to this size, then on disk
@@ -69,6 +70,5 @@ def export(fmt: str):
             while chunk := spool.read(64 * 1024):
                 yield chunk
 
-    response = Response(send(), mimetype="text/csv; charset=utf-8" if fmt == "csv" else XLSX)
-    response.headers["Content-Disposition"] = f'attachment; filename="ho-so-{figure}.{fmt}"'
-    return response
+    return file_response(send(), "text/csv; charset=utf-8" if fmt == "csv" else XLSX,
+                         f"ho-so-{figure}.{fmt}")
