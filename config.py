@@ -55,6 +55,8 @@ class Config:
     # how many reverse proxies (nginx) stand in front: their X-Forwarded-* headers are trusted,
     # so rate limits and the audit log see the citizen's address, not the proxy's
     PROXY_COUNT = 0
+    # werkzeug's method for new password hashes
+    PASSWORD_HASH_METHOD = "scrypt"
 
 
 class DevelopmentConfig(Config):
@@ -68,6 +70,8 @@ class TestConfig(Config):
     SECRET_KEY = "test-only-not-secret"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     RATELIMIT_ENABLED = False
+    # one iteration: a test suite that makes hundreds of users must not spend minutes hashing
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
 
 
 class ProductionConfig(Config):

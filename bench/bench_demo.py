@@ -19,11 +19,11 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from postal import create_app
+from postal.core.reference import load_reference_units
 from postal.demo import seed_demo
 from postal.demo.bulk import TABLES, insert_rows
 from postal.demo.trail import Rows
 from postal.demo.world import build_world
-from postal.domain.reference import load_reference_units
 from postal.extensions import db
 
 NOW = datetime(2026, 6, 30, 10, 0, tzinfo=UTC)  # fixed, so every run writes the same rows

@@ -20,12 +20,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from postal import create_app
-from postal.domain.calendar import TZ
-from postal.domain.importrows import COLUMNS
-from postal.domain.imports import import_dossiers
-from postal.domain.reference import load_reference_units
-from postal.domain.workcalendar import calendar_for
+from postal.core.reference import load_reference_units
+from postal.core.time import TZ
+from postal.deadlines.office import calendar_for
 from postal.extensions import db
+from postal.reporting.import_format import COLUMNS
+from postal.reporting.imports import import_dossiers
 
 START = datetime(2024, 1, 2, 8, tzinfo=TZ)
 

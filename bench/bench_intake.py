@@ -21,10 +21,10 @@ from sqlalchemy import create_engine, insert
 from sqlalchemy.dialects.sqlite import insert as upsert
 
 from postal import create_app
+from postal.core import accounts
+from postal.core.reference import add_unit, load_reference_units
 from postal.documents.pdf import FONT, register_fonts
-from postal.domain import accounts
-from postal.domain.catalogue import upsert_procedure
-from postal.domain.reference import add_unit, load_reference_units
+from postal.dossiers.catalogue import upsert_procedure
 from postal.extensions import db
 from postal.models import (
     Applicant,

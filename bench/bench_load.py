@@ -33,11 +33,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 
 from postal import ROOT, create_app
-from postal.domain import accounts
-from postal.domain.catalogue import upsert_procedure
-from postal.domain.codes import format_dossier_code, make_s10
-from postal.domain.lifecycle import State
-from postal.domain.reference import add_unit
+from postal.core import accounts
+from postal.core.codes import format_dossier_code, make_s10
+from postal.core.reference import add_unit
+from postal.dossiers.catalogue import upsert_procedure
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import Applicant, Dossier, Item, UnitKind
 

@@ -19,11 +19,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, insert, select, text
 
 from postal import create_app
-from postal.domain import metrics
-from postal.domain.calendar import TZ
-from postal.domain.reference import add_unit, load_reference_units
+from postal.core.reference import add_unit, load_reference_units
+from postal.core.time import TZ
 from postal.extensions import db
 from postal.models import Applicant, Dossier, OrgUnit, Procedure, UnitKind
+from postal.reporting import metrics
 
 START = datetime(2023, 1, 2, tzinfo=TZ)
 DAYS = 900  # about two and a half years of intake

@@ -37,11 +37,11 @@ def median_time(func, runs=RUNS):
 def build_world(db, n):
     """A province, 20 wards, a centre, a clerk and a courier, and n dossiers whose result is
     back at the centre, each at its own position."""
-    from postal.domain import accounts
-    from postal.domain.calendar import TZ
-    from postal.domain.codes import format_dossier_code, make_s10
-    from postal.domain.lifecycle import State
-    from postal.domain.reference import add_unit
+    from postal.core import accounts
+    from postal.core.codes import format_dossier_code, make_s10
+    from postal.core.reference import add_unit
+    from postal.core.time import TZ
+    from postal.dossiers.lifecycle import State
     from postal.models import (
         Applicant,
         Channel,
@@ -111,7 +111,7 @@ def bench(directory):
     from postal import create_app
     from postal.delivery import runs
     from postal.delivery.routing import plan_route
-    from postal.documents.labels import load_layout, render_labels
+    from postal.documents.labels import label_from_dossier, load_layout, render_labels
     from postal.extensions import db
 
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{directory}/bench.db"
@@ -140,7 +140,7 @@ def bench(directory):
     with app.app_context():
         with app.test_request_context():
             run = runs.run_for(db.session, runs_user(db), run_id)
-            labels = runs.run_labels(run)
+            labels = [label_from_dossier(stop.dossier) for stop in run.stops]
     layout = load_layout("a6-4up")
     floor = median_time(lambda: render_labels(labels, layout))
     print(f"run labels: {LABELS} on a6-4up in one PDF via GET /api/v1/runs/{{id}}/labels.pdf "

@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from postal.domain import accounts
-from postal.domain.lifecycle import State
-from postal.domain.reference import add_unit
+from postal.core import accounts
+from postal.core.reference import add_unit
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import (
     DeliveryRun,

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 
 from postal import create_app
-from postal.domain import accounts
-from postal.domain.catalogue import upsert_procedure
-from postal.domain.reference import add_unit
+from postal.core import accounts
+from postal.core.reference import add_unit
+from postal.dossiers.catalogue import upsert_procedure
 from postal.extensions import db
 from postal.models import OrgUnit, UnitKind
 
@@ -36,7 +36,7 @@ def _migrate(url: str) -> None:
     with app.app_context():
         if os.environ.get("POSTAL_TEST_CREATE_ALL"):
             # while a branch's models are ahead of its migrations (never in CI)
-            from postal.domain.reference import load_reference_units
+            from postal.core.reference import load_reference_units
 
             db.create_all()
             load_reference_units(db.session)

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import IsolatedClient
 
-from postal.domain.calendar import TZ
-from postal.domain.codes import format_dossier_code, make_s10
-from postal.domain.custody import Scan
-from postal.domain.lifecycle import State
+from postal.core.codes import format_dossier_code, make_s10
+from postal.core.time import TZ
+from postal.custody import Scan
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import (
     Applicant,

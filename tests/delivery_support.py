@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from postal.domain.calendar import TZ
-from postal.domain.codes import format_dossier_code, make_s10
-from postal.domain.lifecycle import State
-from postal.domain.text import fold
+from postal.core.codes import format_dossier_code, make_s10
+from postal.core.text import fold
+from postal.core.time import TZ
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import (
     Applicant,

@@ -9,8 +9,8 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from postal.domain.codes import make_s10
-from postal.domain.lifecycle import State
+from postal.core.codes import make_s10
+from postal.dossiers.lifecycle import State
 from postal.models import (
     Applicant,
     Channel,

@@ -7,9 +7,9 @@ from datetime import datetime
 from flask import current_app
 from flask.testing import FlaskClient
 
-from postal.domain import intake
-from postal.domain.calendar import TZ
-from postal.domain.workcalendar import calendar_for
+from postal.core.time import TZ
+from postal.deadlines.office import calendar_for
+from postal.dossiers import intake
 from postal.extensions import db
 
 NAME = "Nguyễn Thị Hồng Nhung"

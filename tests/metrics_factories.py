@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from postal.domain.calendar import TZ, timeliness
-from postal.domain.lifecycle import State
+from postal.core.time import TZ
+from postal.deadlines.calendar import timeliness
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import Applicant, Dossier, OrgUnit, UnitKind
 

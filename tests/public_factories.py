@@ -6,8 +6,9 @@ import secrets
 import uuid
 from datetime import datetime
 
-from postal.domain.calendar import TZ, timeliness
-from postal.domain.lifecycle import State
+from postal.core.time import TZ
+from postal.deadlines.calendar import timeliness
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import Applicant, Dossier, Event, Item, ItemKind
 

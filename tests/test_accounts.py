@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from postal.domain import accounts
-from postal.domain.errors import Conflict, ValidationFailed
+from postal.core import accounts
+from postal.core.errors import Conflict, ValidationFailed
 from postal.extensions import db
 from postal.models import AuditEntry, Role, UnitKind, User, utcnow
 from tests.conftest import PASSWORD, csrf_from
@@ -188,7 +188,7 @@ def test_duplicate_username_and_short_password_are_refused(make_user, centre):
 
 
 def _dossier(unit, procedure, code):
-    from postal.domain.lifecycle import State
+    from postal.dossiers.lifecycle import State
     from postal.models import Applicant, Channel, Dossier, ReturnMethod
 
     applicant = Applicant(full_name="Nguyễn Thị Hồng Nhung", search_key="nguyen thi hong nhung")
@@ -202,8 +202,8 @@ def _dossier(unit, procedure, code):
 
 
 def test_unit_scoping_hides_another_units_dossier(make_user, make_unit, make_procedure, centre):
-    from postal.domain.access import dossier_for
-    from postal.domain.errors import NotFound
+    from postal.core.access import dossier_for
+    from postal.core.errors import NotFound
 
     other = make_unit(UnitKind.CENTRE, code="TT-OTHER")
     procedure = make_procedure()

@@ -10,11 +10,11 @@ from custody_support import DUE, at, committing_client
 from flask import current_app
 from sqlalchemy import func, select
 
-from postal.domain import agency
-from postal.domain.calendar import TZ
-from postal.domain.errors import InvalidTransition, ValidationFailed
-from postal.domain.lifecycle import State
-from postal.domain.workcalendar import calendar_for
+from postal.core.errors import InvalidTransition, ValidationFailed
+from postal.core.time import TZ
+from postal.deadlines.office import calendar_for
+from postal.dossiers import decisions
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import Event, ItemKind, utcnow
 
@@ -42,7 +42,7 @@ def test_a_result_is_an_item_where_it_was_decided_and_is_judged_against_the_due_
         world, when, expected):
     w = world
     d = w.dossier()
-    item = agency.mark_result_ready(db.session, w.officer, d, now=when)
+    item = decisions.mark_result_ready(db.session, w.officer, d, now=when)
     assert d.state == State.RESULT_READY and d.resolved_at == when
     assert d.timeliness.value == expected
     assert item.kind == ItemKind.RESULT and item.holder_unit_id == w.agency.id
@@ -53,12 +53,12 @@ def test_a_result_is_an_item_where_it_was_decided_and_is_judged_against_the_due_
 def test_a_supplement_pauses_the_clock_and_its_receipt_moves_the_due_date(world):
     w = world
     d = w.dossier()
-    agency.request_supplement(db.session, w.officer, d, reason="Thiếu bản sao CCCD",
+    decisions.request_supplement(db.session, w.officer, d, reason="Thiếu bản sao CCCD",
                               documents=["Bản sao CCCD", " "], now=at(8, 9))
     assert d.state == State.WAITING_SUPPLEMENT and d.paused_at == at(8, 9)
     assert d.missing_documents == ["Bản sao CCCD"]
     # Tue 09:00 → Fri 09:00 is three full office days: the due moment moves three working days
-    agency.receive_supplement(db.session, w.clerk, d, now=at(11, 9), calendar=_calendar())
+    decisions.receive_supplement(db.session, w.clerk, d, now=at(11, 9), calendar=_calendar())
     assert d.state == State.PROCESSING and d.resumed_at == at(11, 9)
     assert d.due_at.astimezone(TZ).date() == date(2025, 7, 15)
     event = db.session.scalar(select(Event).where(Event.kind == "supplement_received"))
@@ -69,10 +69,10 @@ def test_a_supplement_pauses_the_clock_and_its_receipt_moves_the_due_date(world)
 def test_an_extension_keeps_the_dossier_late(world):
     w = world
     d = w.dossier()
-    agency.extend(db.session, w.officer, d, new_date="2025-07-14", reason="Chờ xác minh",
+    decisions.extend(db.session, w.officer, d, new_date="2025-07-14", reason="Chờ xác minh",
                   now=at(10, 15), calendar=_calendar())
     assert d.appointment_at.astimezone(TZ).date() == date(2025, 7, 14)
-    agency.mark_result_ready(db.session, w.officer, d, now=at(14, 10))
+    decisions.mark_result_ready(db.session, w.officer, d, now=at(14, 10))
     assert d.timeliness.value == "late"
 
 
@@ -83,7 +83,7 @@ def test_an_extension_needs_a_later_working_day(world, new_date, message):
     w = world
     d = w.dossier()
     with pytest.raises(ValidationFailed, match=message) as exc:
-        agency.extend(db.session, w.officer, d, new_date=new_date, reason="x", now=at(8, 9),
+        decisions.extend(db.session, w.officer, d, new_date=new_date, reason="x", now=at(8, 9),
                       calendar=_calendar())
     assert exc.value.field == "new_date" and d.appointment_at is None
 
@@ -91,12 +91,12 @@ def test_an_extension_needs_a_later_working_day(world, new_date, message):
 def test_stop_and_withdraw_close_the_dossier(world):
     w = world
     stopped, withdrawn = w.dossier(), w.dossier()
-    agency.stop(db.session, w.officer, stopped, reason="Không đủ điều kiện", now=at(9, 9))
-    agency.withdraw(db.session, w.clerk, withdrawn, reason=None, now=at(9, 10))
+    decisions.stop(db.session, w.officer, stopped, reason="Không đủ điều kiện", now=at(9, 9))
+    decisions.withdraw(db.session, w.clerk, withdrawn, reason=None, now=at(9, 10))
     assert (stopped.state, stopped.closed_at) == (State.REFUSED, at(9, 9))
     assert withdrawn.state == State.WITHDRAWN and withdrawn.reason == "công dân rút hồ sơ"
     with pytest.raises(InvalidTransition):
-        agency.mark_result_ready(db.session, w.officer, stopped, now=at(9, 11))
+        decisions.mark_result_ready(db.session, w.officer, stopped, now=at(9, 11))
 
 
 # -- the API --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from sqlalchemy import func, select
 
-from postal.domain.codes import is_valid_s10
+from postal.core.codes import is_valid_s10
 from postal.extensions import db
 from postal.models import Applicant, Dossier, Event, Item, UnitKind
 from tests.intake_factories import NAME, applicant, committing_client

@@ -8,8 +8,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from postal.domain import audit_log, corrections
-from postal.domain.lifecycle import State
+from postal.core import audit_log
+from postal.dossiers import corrections
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import AuditEntry
 from tests.public_factories import local, make_dossier

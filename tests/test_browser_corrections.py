@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from postal.domain.lifecycle import State
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import Dossier, Timeliness
 from tests.conftest import PASSWORD

@@ -11,7 +11,7 @@ from delivery_support import now, today
 from sqlalchemy import select
 
 from postal.delivery import runs
-from postal.domain.lifecycle import State
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import DeliveryAttempt, Dossier, Notification, Outcome, ReturnMethod
 from tests.conftest import PASSWORD

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postal.domain.calendar import (
+from postal.deadlines.calendar import (
     TZ,
     OfficeHours,
     WorkCalendar,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postal.domain.codes import (
+from postal.core.codes import (
     S10,
     classify_barcode,
     format_dossier_code,

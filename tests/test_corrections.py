@@ -10,12 +10,13 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from postal.database import AppendOnlyViolation
-from postal.domain import closing, corrections, metrics
-from postal.domain.errors import Conflict, Forbidden, ValidationFailed
-from postal.domain.lifecycle import State
+from postal.core.db import AppendOnlyViolation
+from postal.core.errors import Conflict, Forbidden, ValidationFailed
+from postal.dossiers import corrections
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import AuditEntry, Dossier, Event, Timeliness, UnitKind
+from postal.reporting import closing, metrics
 from tests.conftest import csrf_from
 from tests.documents_factories import pdf_text
 from tests.public_factories import local, make_dossier

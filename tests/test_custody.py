@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from postal.domain import agency as decisions
-from postal.domain.custody import lookup, record_batch
-from postal.domain.lifecycle import State
+from postal.custody import lookup, record_batch
+from postal.dossiers import decisions as decisions
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import Event, Item, Leg, ReturnMethod
 
@@ -187,7 +187,7 @@ def test_the_result_of_a_dossier_not_yet_decided_is_not_ready(world):
 def _history(w):
     """A consistent history of scans over four dossiers, in batches per scanner, plus scans
     that are wrong whatever the order."""
-    from postal.domain.custody.manifests import build_manifest
+    from postal.custody.manifests import build_manifest
 
     # d1 is for home delivery: its failed attempt ends at the counter
     d1, d2, d3, d4 = (w.dossier(return_method=ReturnMethod.HOME if i == 0 else
@@ -303,7 +303,7 @@ def test_scans_of_a_dossier_code_move_its_folder_until_a_result_exists(world, ki
 
 # -- manifests ----------------------------------------------------------------------------------
 def test_a_manifest_is_taken_in_one_scan_and_checked_item_by_item(world):
-    from postal.domain.custody import manifests
+    from postal.custody import manifests
 
     w = world
     d1, d2, d3, stray = (w.dossier() for _ in range(4))
@@ -343,7 +343,7 @@ def test_a_manifest_is_taken_in_one_scan_and_checked_item_by_item(world):
 
 
 def test_results_come_back_on_a_manifest(world):
-    from postal.domain.custody import manifests
+    from postal.custody import manifests
 
     w = world
     dossiers = [w.dossier() for _ in range(3)]
@@ -363,8 +363,8 @@ def test_results_come_back_on_a_manifest(world):
 @pytest.mark.parametrize("case", ["unknown_unit", "empty", "unknown_barcode", "not_here",
                                   "taken", "wrong_destination", "same_unit"])
 def test_building_a_manifest_refuses_bad_input_and_writes_nothing(world, case):
-    from postal.domain.custody import manifests
-    from postal.domain.errors import ValidationFailed
+    from postal.core.errors import ValidationFailed
+    from postal.custody import manifests
     from postal.models import DailySequence, Manifest
 
     w = world
@@ -399,7 +399,7 @@ def test_building_a_manifest_refuses_bad_input_and_writes_nothing(world, case):
 
 # -- transit alerts, the control sheet ---------------------------------------------------------
 def test_items_in_transit_too_long_are_flagged_for_the_unit(world):
-    from postal.domain.custody import overdue_transit
+    from postal.custody import overdue_transit
 
     w = world
     slow, fast = w.folder(w.dossier()), w.folder(w.dossier())
@@ -418,7 +418,7 @@ def test_items_in_transit_too_long_are_flagged_for_the_unit(world):
 
 
 def test_the_control_sheet_follows_the_dossier_step_by_step(world):
-    from postal.domain.custody.timeline import control_rows, control_steps
+    from postal.custody.control_sheet import control_rows, control_steps
 
     w = world
     d = w.dossier()

@@ -9,7 +9,7 @@ from conftest import csrf_from
 from delivery_support import data_url, fresh, now, png, today
 
 from postal.delivery import runs
-from postal.domain.lifecycle import State
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 
 town = delivery_support.town

@@ -12,7 +12,7 @@ from delivery_support import ID_NUMBER, fresh, jpeg, now, today
 from sqlalchemy import func, select
 
 from postal.delivery import runs
-from postal.domain.lifecycle import State
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import DeliveryAttempt, DeliveryRun, ReturnMethod, RunStatus
 

@@ -11,15 +11,16 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, update
 
+from postal.core.codes import is_valid_s10, parse_dossier_code
+from postal.core.errors import ValidationFailed
+from postal.core.sequences import next_item_number, next_value
+from postal.core.time import TZ
+from postal.deadlines.calendar import shift_for_pause, timeliness
+from postal.deadlines.office import calendar_for
 from postal.demo import demo_logins, seed_demo
 from postal.demo.world import PASSWORD
-from postal.domain.calendar import TZ, shift_for_pause, timeliness
-from postal.domain.codes import is_valid_s10, parse_dossier_code
-from postal.domain.errors import ValidationFailed
-from postal.domain.intake import due_for
-from postal.domain.lifecycle import RESOLVED_STATES, State, next_state
-from postal.domain.sequences import next_item_number, next_value
-from postal.domain.workcalendar import calendar_for
+from postal.dossiers.intake import due_for
+from postal.dossiers.lifecycle import RESOLVED_STATES, State, next_state
 from postal.extensions import db
 from postal.models import (
     Applicant,

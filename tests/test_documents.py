@@ -23,6 +23,7 @@ from documents_factories import (
 )
 from sqlalchemy import select
 
+from postal.core.codes import is_valid_s10, make_s10
 from postal.documents import pdf
 from postal.documents.apology import render_apology_letter
 from postal.documents.control_sheet import ControlRow, render_control_sheet
@@ -33,8 +34,7 @@ from postal.documents.receipt import (
     render_refusal_slip,
     render_supplement_slip,
 )
-from postal.domain.codes import is_valid_s10, make_s10
-from postal.domain.lifecycle import State
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import (
     Applicant,

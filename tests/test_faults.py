@@ -13,11 +13,11 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import OperationalError
 
 from postal import create_app
-from postal.database import write_intent
-from postal.delivery import notifications
-from postal.domain.lifecycle import State
+from postal.core.db import write_intent
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import ApiToken, AuditEntry, Dossier, Notification, NotificationStatus, utcnow
+from postal.outbox import worker
 from tests.public_factories import make_dossier
 
 
@@ -172,15 +172,15 @@ def test_a_queued_message_survives_a_restart_and_is_sent_once(app, decided, data
 
 def test_a_worker_dying_mid_send_leaves_the_message_for_the_next(app, decided, database_url):
     now = utcnow()
-    claimed = notifications.claim(db.session, now)  # taken, then the worker dies unsent
+    claimed = worker.claim(db.session, now)  # taken, then the worker dies unsent
     assert len(claimed) == 1
     fresh = _restart(app, database_url)
     with fresh.app_context():
         sender = Recorder()
         # within the lease nobody else takes it; after it, the next worker sends it
-        assert notifications.send_due(db.session, sender, clock=lambda: now) == (0, 0)
-        later = now + notifications.LEASE + timedelta(seconds=1)
-        assert notifications.send_due(db.session, sender, clock=lambda: later) == (1, 0)
+        assert worker.send_due(db.session, sender, clock=lambda: now) == (0, 0)
+        later = now + worker.LEASE + timedelta(seconds=1)
+        assert worker.send_due(db.session, sender, clock=lambda: later) == (1, 0)
         assert len(sender.sent) == 1
         db.session.remove()
         db.engine.dispose()
@@ -189,14 +189,14 @@ def test_a_worker_dying_mid_send_leaves_the_message_for_the_next(app, decided, d
 def test_a_failing_gateway_keeps_the_message_pending_across_a_restart(app, decided,
                                                                       database_url):
     now = utcnow()
-    assert notifications.send_due(db.session, Recorder(fail=True), clock=lambda: now) == (0, 1)
+    assert worker.send_due(db.session, Recorder(fail=True), clock=lambda: now) == (0, 1)
     fresh = _restart(app, database_url)
     with fresh.app_context():
         row = db.session.scalars(select(Notification)).one()
         assert row.status == NotificationStatus.PENDING and "gateway down" in row.last_error
         sender = Recorder()
         later = row.next_attempt_at + timedelta(seconds=1)
-        assert notifications.send_due(db.session, sender, clock=lambda: later) == (1, 0)
+        assert worker.send_due(db.session, sender, clock=lambda: later) == (1, 0)
         db.session.remove()
         db.engine.dispose()
 

@@ -64,7 +64,7 @@ def test_login_page_switches_to_english(client):
 def test_the_local_time_filter_shows_what_event_data_holds_without_failing():
     from datetime import UTC, datetime
 
-    from postal.i18n import local
+    from postal.core.time import local
 
     assert local(datetime(2025, 3, 5, 10, 1, tzinfo=UTC)) == "05/03/2025 17:01"
     assert local("2025-03-05T10:01:00+00:00") == "05/03/2025 17:01"

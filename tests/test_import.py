@@ -10,11 +10,11 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from postal.domain.importrows import COLUMNS
-from postal.domain.imports import ImportFailed, import_dossiers
-from postal.domain.workcalendar import calendar_for
+from postal.deadlines.office import calendar_for
 from postal.extensions import db
 from postal.models import Applicant, Dossier, Event, OrgUnit, Procedure, UnitKind
+from postal.reporting.import_format import COLUMNS
+from postal.reporting.imports import ImportFailed, import_dossiers
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "examples"
 NOW = datetime(2025, 7, 1, tzinfo=UTC)

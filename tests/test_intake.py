@@ -9,19 +9,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from postal.domain import intake
-from postal.domain.applicants import (
+from postal.core.codes import parse_s10
+from postal.core.errors import Conflict, NotFound, ValidationFailed
+from postal.core.time import TZ
+from postal.deadlines.calendar import WorkCalendar
+from postal.deadlines.office import add_override, calendar_for, remove_override
+from postal.dossiers import intake
+from postal.dossiers.applicants import (
     normalise_id_number,
     normalise_phone,
     parse_cccd_qr,
     split_address,
 )
-from postal.domain.calendar import TZ, WorkCalendar
-from postal.domain.codes import parse_s10
-from postal.domain.dossier_view import dossier_by_ref, dossier_dict
-from postal.domain.errors import Conflict, NotFound, ValidationFailed
-from postal.domain.lifecycle import State
-from postal.domain.workcalendar import add_override, calendar_for, remove_override
+from postal.dossiers.lifecycle import State
+from postal.dossiers.view import dossier_by_ref, dossier_dict
 from postal.extensions import db
 from postal.models import (
     Applicant,

@@ -19,6 +19,7 @@ from documents_factories import (
     units,
 )
 
+from postal.core.codes import is_valid_s10, make_s10
 from postal.documents.labels import (
     FIELDS,
     LabelData,
@@ -29,7 +30,6 @@ from postal.documents.labels import (
     render_zpl,
 )
 from postal.documents.layouts import LAYOUT_DIR
-from postal.domain.codes import is_valid_s10, make_s10
 from postal.models import Item, ItemKind
 
 A6 = "a6-4up"

@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from postal.domain.errors import InvalidTransition
-from postal.domain.lifecycle import (
+from postal.core.errors import InvalidTransition
+from postal.dossiers.lifecycle import (
     ACCEPTED_STATES,
     TRANSITIONS,
     Action,

@@ -7,7 +7,7 @@ from conftest import csrf_from
 from custody_support import NOW, at, committing_client, scan
 from sqlalchemy import func, select
 
-from postal.domain.custody import record_batch
+from postal.custody import record_batch
 from postal.extensions import db
 from postal.models import Manifest
 

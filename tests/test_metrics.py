@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from postal.domain import closing, metrics
-from postal.domain.calendar import TZ
-from postal.domain.errors import Conflict, NotFound, ValidationFailed
+from postal.core.errors import Conflict, NotFound, ValidationFailed
+from postal.core.time import TZ
 from postal.extensions import db
 from postal.models import Dossier, Item, ItemKind, OrgUnit, ReportClosure, UnitKind
+from postal.reporting import closing, metrics
 from tests.metrics_factories import BEHIND, EXPECTED, WEEK, L, build_week, make_dossier
 
 

@@ -21,19 +21,15 @@ import pytest
 from delivery_support import data_url, now, png, today
 from sqlalchemy import select
 
-from postal.delivery import notifications, proof, runs
-from postal.delivery.notifications import (
-    LogSender,
-    SmtpSender,
-    backoff,
-    build_sender,
-    compose,
-    send_due,
-)
-from postal.domain.agency import mark_result_ready
-from postal.domain.lifecycle import State
+from postal.delivery import proof, runs
+from postal.dossiers.decisions import mark_result_ready
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import Notification, NotificationStatus, ReturnMethod
+from postal.outbox import worker
+from postal.outbox.messages import compose
+from postal.outbox.senders import LogSender, SmtpSender, build_sender
+from postal.outbox.worker import backoff, send_due
 
 town = delivery_support.town
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,7 +214,7 @@ def _pending(t, n=1):
 def test_the_log_sender_sends_and_marks_sent(town, caplog):
     _pending(town, 2)
     clock = Clock(now() + timedelta(seconds=2))
-    with caplog.at_level(logging.INFO, logger="postal.delivery.notifications"):
+    with caplog.at_level(logging.INFO, logger="postal.outbox.senders"):
         assert send_due(db.session, LogSender(), clock=clock) == (2, 0)
     assert sum("0912345678" in r.getMessage() for r in caplog.records) == 2
     rows = _rows()
@@ -245,7 +241,7 @@ def test_a_failing_channel_is_retried_with_exponential_backoff(town):
     [row] = _rows()
     assert row.status == NotificationStatus.SENT and row.attempts == 3
     assert row.last_error is None and len(sender.sent) == 1
-    assert backoff(1) == timedelta(seconds=30) and backoff(30) == notifications.BACKOFF_MAX
+    assert backoff(1) == timedelta(seconds=30) and backoff(30) == worker.BACKOFF_MAX
 
 
 def test_a_worker_dying_mid_send_leaves_the_message_pending_for_the_next_one(town):
@@ -258,7 +254,7 @@ def test_a_worker_dying_mid_send_leaves_the_message_pending_for_the_next_one(tow
     assert {r.status for r in rows} == {NotificationStatus.PENDING}
     sender = Flaky(times=0)
     assert send_due(db.session, sender, clock=clock) == (0, 0)  # still leased to the dead one
-    clock.at += notifications.LEASE
+    clock.at += worker.LEASE
     assert send_due(db.session, sender, clock=clock) == (2, 0)  # the restart sends them
     assert {r.status for r in _rows()} == {NotificationStatus.SENT}
 
@@ -382,7 +378,7 @@ def test_the_worker_command_sends_due_messages_with_a_rating_link(town, runner, 
     proof.record_delivery(db.session, t.courier, d, proof.Proof(
         "Nguyễn Thị Hồng Nhung", "self", signature=data_url(png())), now())
     db.session.commit()
-    with caplog.at_level(logging.INFO, logger="postal.delivery.notifications"):
+    with caplog.at_level(logging.INFO, logger="postal.outbox.senders"):
         result = runner.invoke(args=["notify-worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "2 sent" in result.output

@@ -8,10 +8,9 @@ from conftest import csrf_from
 from custody_support import NOW, at, committing_client, scan
 from sqlalchemy import func, select
 
-from postal.domain import pickups
-from postal.domain.custody import record_batch
-from postal.domain.custody.timeline import control_steps
-from postal.domain.errors import Conflict, ValidationFailed
+from postal.core.errors import Conflict, ValidationFailed
+from postal.custody import pickups, record_batch
+from postal.custody.control_sheet import control_steps
 from postal.extensions import db
 from postal.models import Channel, Event, Pickup, PickupStatus
 

@@ -10,8 +10,8 @@ import pytest
 from delivery_support import ID_NUMBER, data_url, fresh, jpeg, now, png, today
 from sqlalchemy import func, select
 
-from postal.delivery import counter, proof, runs
-from postal.domain.lifecycle import State
+from postal.delivery import counter_return, proof, runs
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import (
     DeliveryAttempt,
@@ -271,7 +271,8 @@ def test_a_citizen_planned_for_delivery_may_still_collect_at_the_counter(town):
     d, other = t.dossier(), t.dossier(street="2 Hàm Nghi")
     run = runs.plan_run(db.session, t.clerk, courier="courier1", day=today(), now=now(),
                         config={}, codes=[d.code, other.code])
-    counter.return_at_counter(db.session, t.clerk, d, "Nguyễn Thị Hồng Nhung", ID_NUMBER, now())
+    counter_return.return_at_counter(db.session, t.clerk, d, "Nguyễn Thị Hồng Nhung", ID_NUMBER,
+                                     now())
     db.session.commit()
     assert [s.dossier_id for s in fresh(run).stops] == [other.id]
     assert fresh(d).state == State.RETURNED
@@ -284,7 +285,7 @@ def test_the_counter_finds_dossiers_by_name_without_accents_by_id_and_by_code(to
     ready_first = t.dossier(name="Đặng Văn Thuỷ", id_number="038190054321")
 
     def codes(q):
-        return [x.code for x in counter.search_returns(db.session, t.clerk, q)]
+        return [x.code for x in counter_return.search_returns(db.session, t.clerk, q)]
 
     assert set(codes("dang thi thuy")) == {d.code}
     assert set(codes("ĐẶNG THUỶ")) == {d.code, ready_first.code}
@@ -292,7 +293,7 @@ def test_the_counter_finds_dossiers_by_name_without_accents_by_id_and_by_code(to
     assert codes(d.code) == [d.code]
     assert codes(t.result(d).number.lower()) == [d.code]
     assert codes("") == [] and codes("x") == []
-    assert counter.search_returns(db.session, t.other_courier, "dang thi thuy") == []
+    assert counter_return.search_returns(db.session, t.other_courier, "dang thi thuy") == []
 
 
 def test_cash_on_delivery_is_reconciled_per_courier_per_day(town, client, api_token):

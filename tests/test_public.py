@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from postal.domain import public_status
-from postal.domain.lifecycle import State
+from postal.dossiers import public_status
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import AuditEntry, DeliveryRun, Event, RunStatus, RunStop
 from tests.public_factories import local, make_dossier

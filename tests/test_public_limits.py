@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postal.domain.lifecycle import State
+from postal.dossiers.lifecycle import State
 from tests.public_factories import make_dossier
 
 

@@ -9,9 +9,9 @@ from conftest import csrf_from
 from delivery_support import fresh, now
 from sqlalchemy import func, select, update
 
-from postal.domain import ratings
-from postal.domain.errors import Conflict, ValidationFailed
-from postal.domain.lifecycle import State
+from postal.core.errors import Conflict, ValidationFailed
+from postal.dossiers import ratings
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import Dossier, Event, ReturnMethod
 

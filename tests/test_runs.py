@@ -13,10 +13,10 @@ from documents_factories import page_count, pdf_text, scan
 from sqlalchemy import func, select
 from test_geocoding import HIT, StubNominatim
 
+from postal.core.codes import is_valid_s10, s10_check_digit
 from postal.delivery import proof, runs
 from postal.delivery.routing import naive_total_km, plan_route
-from postal.domain.codes import is_valid_s10, s10_check_digit
-from postal.domain.lifecycle import State
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import (
     DeliveryRun,

@@ -10,7 +10,7 @@ from conftest import csrf_from
 from custody_support import committing_client
 from sqlalchemy import func, select
 
-from postal.domain.lifecycle import State
+from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import Event, utcnow
 

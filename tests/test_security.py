@@ -12,7 +12,7 @@ import pytest
 from flask import url_for
 
 from postal import ROOT, create_app
-from postal.security import CSP
+from postal.http.security import CSP
 from tests.conftest import csrf_from
 
 TEMPLATES = ROOT / "templates"

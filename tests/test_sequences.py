@@ -8,11 +8,11 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import func, select
 
-from postal.database import write_intent
-from postal.domain import intake
-from postal.domain.codes import is_valid_s10, parse_dossier_code
-from postal.domain.sequences import next_item_number, next_serial, next_value
-from postal.domain.workcalendar import calendar_for
+from postal.core.codes import is_valid_s10, parse_dossier_code
+from postal.core.db import write_intent
+from postal.core.sequences import next_item_number, next_serial, next_value
+from postal.deadlines.office import calendar_for
+from postal.dossiers import intake
 from postal.extensions import db
 from postal.models import Dossier, Event, OrgUnit, Procedure, User
 from tests.intake_factories import applicant, local
@@ -42,7 +42,7 @@ def _run_threads(target, count):
     errors: list[BaseException] = []
 
     def guarded(n):
-        write_intent.set(True)  # each thread is a writing request (postal.database)
+        write_intent.set(True)  # each thread is a writing request (postal.http.transactions)
         try:
             target(n)
         except BaseException as exc:  # noqa: BLE001 - reported by the test below

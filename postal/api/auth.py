@@ -4,7 +4,7 @@ from apiflask import APIBlueprint
 from flask import current_app
 
 from postal.api.schemas import TokenIn, TokenOut
-from postal.domain import accounts, audit
+from postal.core import accounts, audit
 from postal.extensions import db, limiter
 
 bp = APIBlueprint("api_auth", __name__, url_prefix="/api/v1", tag="auth")

@@ -1,5 +1,5 @@
 """API: corrections of a dossier's recorded moments or timeliness class, and the list of
-corrections a report period carries. A correction is new history (postal.domain.corrections):
+corrections a report period carries. A correction is new history (postal.dossiers.corrections):
 the old value stays in the event, with the reason and the author."""
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from apiflask.validators import Length, OneOf
 from flask_login import current_user
 
 from postal.api.reports import PeriodQuery
-from postal.domain import corrections, metrics
-from postal.domain.access import dossier_for
-from postal.domain.text import MAX_REASON
+from postal.core.access import dossier_for
+from postal.core.text import MAX_REASON
+from postal.dossiers import corrections
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import Role, utcnow
-from postal.security import roles_required
+from postal.reporting import corrections as in_period
+from postal.reporting import metrics
 
 bp = APIBlueprint("api_corrections", __name__, url_prefix="/api/v1", tag="corrections")
 
@@ -104,4 +106,4 @@ def period_corrections(query):
     date_from, date_to = metrics.parse_period(query["from_"], query["to"])
     unit = metrics.visible_unit(db.session, current_user, query["unit"])
     return [line.__dict__ for line in
-            corrections.recorded_in(db.session, unit, date_from, date_to)]
+            in_period.recorded_in(db.session, unit, date_from, date_to)]

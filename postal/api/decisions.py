@@ -7,13 +7,13 @@ from apiflask.validators import Length
 from flask import current_app, url_for
 from flask_login import current_user
 
-from postal.domain import agency
-from postal.domain.access import dossier_for
-from postal.domain.text import MAX_REASON
-from postal.domain.workcalendar import calendar_for
+from postal.core.access import dossier_for
+from postal.core.text import MAX_REASON
+from postal.deadlines.office import calendar_for
+from postal.dossiers import decisions
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import Role, utcnow
-from postal.security import roles_required
 
 bp = APIBlueprint("api_decisions", __name__, url_prefix="/api/v1", tag="decisions")
 
@@ -83,32 +83,32 @@ def _out(dossier, **extra) -> dict:
 
 
 @bp.post("/dossiers/<code>/result")
-@roles_required(Role.AGENCY, Role.CLERK)
+@roles_required(*decisions.WHO_DECIDES["result"])
 @bp.input(NoteIn, arg_name="body")
 @bp.output(DecisionOut)
 @bp.doc(responses=_ERRORS)
 def result(code, body):
     """Mark the result ready: a result item (S10) is made where it was decided."""
     user, dossier = _load(code)
-    agency.mark_result_ready(db.session, user, dossier, now=utcnow(), note=body["note"])
+    decisions.mark_result_ready(db.session, user, dossier, now=utcnow(), note=body["note"])
     return _out(dossier)
 
 
 @bp.post("/dossiers/<code>/supplement")
-@roles_required(Role.AGENCY)
+@roles_required(*decisions.WHO_DECIDES["supplement"])
 @bp.input(SupplementIn, arg_name="body")
 @bp.output(DecisionOut)
 @bp.doc(responses=_ERRORS)
 def supplement(code, body):
     """Ask for supplementary documents: the deadline clock pauses."""
     user, dossier = _load(code)
-    agency.request_supplement(db.session, user, dossier, reason=body["reason"],
+    decisions.request_supplement(db.session, user, dossier, reason=body["reason"],
                               documents=body["documents"], now=utcnow())
     return _out(dossier)
 
 
 @bp.post("/dossiers/<code>/supplement/received")
-@roles_required(Role.AGENCY, Role.CLERK)
+@roles_required(*decisions.WHO_DECIDES["supplement-received"])
 @bp.input(NoteIn, arg_name="body")
 @bp.output(DecisionOut)
 @bp.doc(responses=_ERRORS)
@@ -116,20 +116,20 @@ def supplement_received(code, body):
     """The supplementary documents arrived: the clock restarts, the due moment moves on."""
     user, dossier = _load(code)
     before = dossier.due_at
-    agency.receive_supplement(db.session, user, dossier, now=utcnow(), note=body["note"],
+    decisions.receive_supplement(db.session, user, dossier, now=utcnow(), note=body["note"],
                               calendar=calendar_for(db.session, current_app.config))
     return _out(dossier, previous_due_at=before)
 
 
 @bp.post("/dossiers/<code>/extend")
-@roles_required(Role.AGENCY)
+@roles_required(*decisions.WHO_DECIDES["extend"])
 @bp.input(ExtendIn, arg_name="body")
 @bp.output(DecisionOut)
 @bp.doc(responses=_ERRORS)
 def extend(code, body):
     """Set a new appointment with a letter of apology; the dossier still counts as late."""
     user, dossier = _load(code)
-    agency.extend(db.session, user, dossier, new_date=body["new_date"], reason=body["reason"],
+    decisions.extend(db.session, user, dossier, new_date=body["new_date"], reason=body["reason"],
                   now=utcnow(), calendar=calendar_for(db.session, current_app.config))
     return _out(dossier, apology_url=url_for(".apology", code=dossier.code))
 
@@ -140,30 +140,30 @@ def extend(code, body):
                    409: "the dossier was never extended"})
 def apology(code):
     """The letter of apology and new appointment of the latest extension."""
-    from postal.web.agency import apology_response
+    from postal.http.papers import apology_response
 
-    return apology_response(_load(code)[1])
+    return apology_response(db.session, _load(code)[1])
 
 
 @bp.post("/dossiers/<code>/stop")
-@roles_required(Role.AGENCY)
+@roles_required(*decisions.WHO_DECIDES["stop"])
 @bp.input(ReasonIn, arg_name="body")
 @bp.output(DecisionOut)
 @bp.doc(responses=_ERRORS)
 def stop(code, body):
     """Stop processing (Thông báo dừng giải quyết hồ sơ): the dossier is refused."""
     user, dossier = _load(code)
-    agency.stop(db.session, user, dossier, reason=body["reason"], now=utcnow())
+    decisions.stop(db.session, user, dossier, reason=body["reason"], now=utcnow())
     return _out(dossier)
 
 
 @bp.post("/dossiers/<code>/withdraw")
-@roles_required(Role.CLERK, Role.AGENCY)
+@roles_required(*decisions.WHO_DECIDES["withdraw"])
 @bp.input(OptionalReasonIn, arg_name="body")
 @bp.output(DecisionOut)
 @bp.doc(responses=_ERRORS)
 def withdraw(code, body):
     """The citizen withdraws the dossier."""
     user, dossier = _load(code)
-    agency.withdraw(db.session, user, dossier, reason=body["reason"], now=utcnow())
+    decisions.withdraw(db.session, user, dossier, reason=body["reason"], now=utcnow())
     return _out(dossier)

@@ -11,14 +11,14 @@ from apiflask.validators import Length, OneOf
 from flask import current_app, request
 from flask_login import current_user
 
-from postal.delivery import cod, counter, evidence, proof
-from postal.domain import ratings
-from postal.domain.access import dossier_for
-from postal.domain.calendar import TZ
-from postal.domain.errors import ValidationFailed
+from postal.core.access import dossier_for
+from postal.core.errors import ValidationFailed
+from postal.core.time import TZ, parse_moment
+from postal.delivery import cod, counter_return, evidence, proof
+from postal.dossiers import ratings
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import Role, utcnow
-from postal.security import roles_required
 
 bp = APIBlueprint("api_delivery", __name__, url_prefix="/api/v1", tag="delivery")
 
@@ -142,17 +142,11 @@ def rate(code, body):
 
 
 def _moment(value) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value
     try:
-        moment = datetime.fromisoformat(str(value))
+        return parse_moment(value, naive="refuse")
     except ValueError:
-        raise ValidationFailed("thời điểm không hợp lệ (ISO 8601)", field="at") from None
-    if moment.tzinfo is None:
-        raise ValidationFailed("thời điểm phải có múi giờ", field="at")
-    return moment
+        raise ValidationFailed("thời điểm không hợp lệ (ISO 8601, có múi giờ)",
+                               field="at") from None
 
 
 def proof_from_request(max_bytes: int) -> proof.Proof:
@@ -232,7 +226,7 @@ def fail(code, body):
 def return_here(code, body):
     """The result handed over at the counter, after checking the collector's ID."""
     dossier = dossier_for(db.session, _me(), code)
-    counter.return_at_counter(db.session, _me(), dossier, body["collected_by"],
+    counter_return.return_at_counter(db.session, _me(), dossier, body["collected_by"],
                               body["id_number"], utcnow(), authorised=body["authorised"])
     return {"code": dossier.code, "state": dossier.state.value,
             "return_method": dossier.return_method.value}

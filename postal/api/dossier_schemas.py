@@ -7,7 +7,7 @@ domain's, so the API and the counter page give the same messages.
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf
 
-from postal.domain.text import MAX_REASON
+from postal.core.text import MAX_REASON
 
 
 class AddressIn(Schema):

@@ -7,13 +7,13 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from postal.api.dossier_schemas import DossierCreated, DossierIn, DossierOut, PageQuery
-from postal.domain import intake
-from postal.domain.dossier_view import dossier_by_ref, dossier_dict, dossier_ref
-from postal.domain.workcalendar import calendar_for
+from postal.deadlines.office import calendar_for
+from postal.dossiers import intake
+from postal.dossiers.view import dossier_by_ref, dossier_dict, dossier_ref
 from postal.extensions import db
+from postal.http import papers
+from postal.http.security import roles_required
 from postal.models import Role
-from postal.security import roles_required
-from postal.web.counter import printing
 
 bp = APIBlueprint("api_dossiers", __name__, url_prefix="/api/v1", tag="dossiers")
 
@@ -77,7 +77,7 @@ def show(code):
 
 def _paper(kind: str, ref: str, page: str):
     found = dossier_by_ref(db.session, current_user._get_current_object(), ref)
-    return printing.pdf_response(kind, found, page)
+    return papers.pdf_response(kind, found, page)
 
 
 _PAPER_DOC = {"responses": {200: PDF, 401: "no login", 404: "no such dossier in your units",

@@ -6,11 +6,11 @@ from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import Length, OneOf, Range
 from flask_login import current_user
 
-from postal.domain.custody import manifests
+from postal.custody import manifests
 from postal.extensions import db
+from postal.http.responses import pdf_response
+from postal.http.security import roles_required
 from postal.models import Role, utcnow
-from postal.security import roles_required
-from postal.web.responses import pdf_response
 
 bp = APIBlueprint("api_manifests", __name__, url_prefix="/api/v1", tag="manifests")
 

@@ -7,10 +7,10 @@ from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import Length, OneOf
 from flask_login import current_user
 
-from postal.domain import pickups
+from postal.custody import pickups
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import PickupStatus, Role, utcnow
-from postal.security import roles_required
 
 bp = APIBlueprint("api_pickups", __name__, url_prefix="/api/v1", tag="pickups")
 

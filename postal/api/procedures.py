@@ -3,10 +3,10 @@
 from apiflask import APIBlueprint
 
 from postal.api.schemas import ProcedureOut, ProcedureQuery
-from postal.domain.catalogue import procedure_dict, search_procedures
+from postal.dossiers.catalogue import procedure_dict, search_procedures
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import Role
-from postal.security import roles_required
 
 bp = APIBlueprint("api_procedures", __name__, url_prefix="/api/v1", tag="procedures")
 

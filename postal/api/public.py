@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import Length
-from flask import current_app
 from flask_babel import gettext
 
-from postal.domain import public_status
+from postal.dossiers import public_status
 from postal.extensions import db, limiter
+from postal.http.public import SCOPE, no_store, public_limit
 
 bp = APIBlueprint("api_public", __name__, url_prefix="/api/v1", tag="public")
-
-# The page and the API share one budget per client address, so guessing through both
-# does not double it.
-SCOPE = "public_status"
-
-
-def public_limit() -> str:
-    return current_app.config["PUBLIC_RATE_LIMIT"]
-
-
-def no_store(response):
-    """A status answer is for its citizen only: never cached, never indexed."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
-
 
 class StatusQuery(Schema):
     token = fields.String(load_default=None, validate=Length(0, 64),

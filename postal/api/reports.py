@@ -4,10 +4,10 @@ from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import Length
 from flask_login import current_user
 
-from postal.domain import closing, metrics
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import Role
-from postal.security import roles_required
+from postal.reporting import closing, metrics
 
 bp = APIBlueprint("api_reports", __name__, url_prefix="/api/v1", tag="reports")
 

@@ -7,12 +7,13 @@ from apiflask.validators import Length
 from flask import Response, current_app
 from flask_login import current_user
 
+from postal.core.errors import ValidationFailed
 from postal.delivery import runs
-from postal.domain.errors import ValidationFailed
+from postal.documents.labels import label_from_dossier
 from postal.extensions import db
+from postal.http.responses import pdf_response
+from postal.http.security import roles_required
 from postal.models import Role, utcnow
-from postal.security import roles_required
-from postal.web.responses import pdf_response
 
 bp = APIBlueprint("api_runs", __name__, url_prefix="/api/v1", tag="runs")
 
@@ -173,7 +174,7 @@ def labels_pdf(run_id, query):
 
     layout = _layout(query["layout"], "a6-4up")
     run = _run(run_id)
-    return pdf_response(render_labels(runs.run_labels(run), layout), f"run-{run.id}-labels.pdf")
+    return pdf_response(render_labels(_labels(run), layout), f"run-{run.id}-labels.pdf")
 
 
 @bp.get("/runs/<int:run_id>/labels.zpl")
@@ -186,7 +187,7 @@ def labels_zpl(run_id, query):
 
     layout = _layout(query["layout"], "thermal-100x150")
     run = _run(run_id)
-    return Response(render_zpl(runs.run_labels(run), layout), mimetype="application/zpl",
+    return Response(render_zpl(_labels(run), layout), mimetype="application/zpl",
                     headers={"Content-Disposition": f'attachment; filename="run-{run.id}.zpl"'})
 
 
@@ -199,3 +200,8 @@ def sheet_pdf(run_id):
 
     run = _run(run_id)
     return pdf_response(render_run_sheet(run), f"run-{run.id}.pdf")
+
+
+def _labels(run) -> list:
+    """The run's delivery labels, in visiting order."""
+    return [label_from_dossier(stop.dossier) for stop in run.stops]

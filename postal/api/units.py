@@ -5,10 +5,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from postal.api.schemas import UnitOut, UnitQuery
-from postal.domain.text import fold
+from postal.core.text import fold
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import OrgUnit, Role
-from postal.security import roles_required
 
 bp = APIBlueprint("api_units", __name__, url_prefix="/api/v1", tag="units")
 

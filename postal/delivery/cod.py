@@ -8,11 +8,11 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from postal.domain import audit
-from postal.domain.access import sees_unit
-from postal.domain.calendar import TZ
-from postal.domain.errors import NotFound, ValidationFailed
-from postal.domain.text import clean
+from postal.core import audit
+from postal.core.access import sees_unit
+from postal.core.errors import NotFound, ValidationFailed
+from postal.core.text import clean
+from postal.core.time import TZ
 from postal.models import CodHandover, DeliveryAttempt, Dossier, Outcome, Role, User
 
 MAX_HANDOVER = 1_000_000_000

@@ -7,7 +7,7 @@ import base64
 import binascii
 import re
 
-from postal.domain.errors import ValidationFailed
+from postal.core.errors import ValidationFailed
 
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8\xff"

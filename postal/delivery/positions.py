@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from postal.core.errors import ValidationFailed
 from postal.delivery.geocoding import (
     ChainGeocoder,
     GeoResult,
@@ -22,7 +23,6 @@ from postal.delivery.geocoding import (
     build_geocoder,
     normalise_address,
 )
-from postal.domain.errors import ValidationFailed
 from postal.models import Dossier, Event, GeocodeEntry, OrgUnit
 
 # Fixes kept per ward when learning its position (the median of the newest ones).

@@ -1,7 +1,7 @@
 """At the door: out for delivery, delivered with proof, or a failed attempt with its reason.
 
 Custody (the result item's legs, the dossier's state, the return figures) is recorded by the
-same scan the phone would send (postal.domain.custody.record_scan), so a delivery made here and
+same scan the phone would send (postal.custody.record_scan), so a delivery made here and
 one scanned elsewhere leave the same trail; this module adds what only the door knows: who took
 the result, the photo or signature, the GPS fix, the cash collected, the reason for a failure.
 Each function writes inside a savepoint: when it refuses, nothing it began is left behind.
@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from postal.core import audit
+from postal.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from postal.core.text import clean
+from postal.custody.door import REASONS, RELATIONS
 from postal.delivery import evidence
-from postal.delivery.notifications import notify
 from postal.delivery.positions import learn_address, usable_fix
-from postal.domain import audit
-from postal.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from postal.domain.lifecycle import State
-from postal.domain.text import clean
+from postal.dossiers.lifecycle import State
 from postal.models import (
     OPEN_RUN_STATES,
     DeliveryAttempt,
@@ -38,22 +38,12 @@ from postal.models import (
     StopStatus,
     User,
 )
+from postal.outbox.messages import notify
 
 PHOTO_MAX_BYTES = 2 * 1024 * 1024  # the default of the PHOTO_MAX_BYTES setting
 MAX_ATTEMPTS = 2  # the default of DELIVERY_MAX_ATTEMPTS
 MAX_COD = 100_000_000
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock a little ahead is still the present
-RELATIONS = {
-    "self": "Chính chủ", "spouse": "Vợ/chồng", "parent": "Cha/mẹ", "child": "Con",
-    "relative": "Người thân khác", "neighbour": "Hàng xóm", "colleague": "Đồng nghiệp",
-    "guard": "Bảo vệ/lễ tân", "authorised": "Người được uỷ quyền",
-}
-REASONS = {
-    "not_home": "Không có người nhận", "unreachable": "Không liên lạc được qua điện thoại",
-    "wrong_address": "Sai hoặc không tìm thấy địa chỉ", "moved": "Người nhận đã chuyển đi",
-    "refused": "Người nhận từ chối nhận", "no_id": "Không xuất trình được giấy tờ tùy thân",
-    "no_payment": "Không thanh toán tiền thu hộ", "other": "Lý do khác",
-}
 _REFUSALS = {"wrong_role": Forbidden, "wrong_unit": NotFound, "not_ready": Conflict,
              "already_delivered": Conflict, "out_of_order": Conflict,
              "counter_return": Conflict}
@@ -86,7 +76,7 @@ def result_item(dossier: Dossier):
 def custody_scan(session: Session, user: User, dossier: Dossier, kind: str, at: datetime,
                  now: datetime, **fields) -> Event:
     """Record `kind` for the dossier's result as a scan; a refused scan raises its domain error."""
-    from postal.domain.custody import Scan, record_scan
+    from postal.custody import Scan, record_scan
 
     item = result_item(dossier)
     scan = Scan(id=str(uuid.uuid4()), barcode=item.number, event=kind, at=at,

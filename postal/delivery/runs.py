@@ -15,15 +15,15 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from postal.core import audit
+from postal.core.access import sees_unit
+from postal.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from postal.core.text import clean
+from postal.core.time import TZ
 from postal.delivery.positions import depot_position, locate
 from postal.delivery.proof import mark_out_for_delivery
 from postal.delivery.routing import plan_route
-from postal.domain import audit
-from postal.domain.access import sees_unit
-from postal.domain.calendar import TZ
-from postal.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from postal.domain.lifecycle import State
-from postal.domain.text import clean
+from postal.dossiers.lifecycle import State
 from postal.models import (
     OPEN_RUN_STATES,
     DeliveryRun,
@@ -231,10 +231,3 @@ def run_dict(run: DeliveryRun) -> dict:
             "status": run.status.value, "unit": run.unit.code if run.unit else None,
             "total_km": run.total_km, "depot": {"lat": run.depot_lat, "lon": run.depot_lon},
             "stops": [stop_dict(s) for s in run.stops]}
-
-
-def run_labels(run: DeliveryRun) -> list:
-    """The run's delivery labels, in visiting order."""
-    from postal.documents.labels import label_from_dossier
-
-    return [label_from_dossier(stop.dossier) for stop in run.stops]

@@ -11,8 +11,8 @@ from datetime import date
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from postal.core.sequences import S10_COUNTER
 from postal.demo.trail import Rows
-from postal.domain.sequences import S10_COUNTER
 from postal.models import Applicant, DailySequence, Dossier, Event, Item, Leg, SerialCounter
 
 TABLES = {"applicant": Applicant.__table__, "dossier": Dossier.__table__,

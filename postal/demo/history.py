@@ -10,17 +10,17 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
+from postal.core.codes import format_dossier_code, make_s10
+from postal.core.text import fold
+from postal.deadlines.calendar import WorkCalendar, due_at, shift_for_pause, timeliness
+from postal.deadlines.calendar import working_seconds_between as office_seconds
 from postal.demo import people
 from postal.demo.returns import ReturnSteps
 from postal.demo.trail import Cut, Ids, Rows, Trail
 from postal.demo.world import Centre, Commune, Proc, World
-from postal.domain.calendar import WorkCalendar, due_at, shift_for_pause, timeliness
-from postal.domain.calendar import working_seconds_between as office_seconds
-from postal.domain.codes import format_dossier_code, make_s10
-from postal.domain.intake import due_for
-from postal.domain.lifecycle import Action as A
-from postal.domain.lifecycle import State
-from postal.domain.text import fold
+from postal.dossiers.intake import due_for
+from postal.dossiers.lifecycle import Action as A
+from postal.dossiers.lifecycle import State
 from postal.models import Channel, ItemKind, ReturnMethod
 
 # S10 service indicator of demo items; the serials come from the counter live intake uses, so

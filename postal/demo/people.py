@@ -29,7 +29,7 @@ STREETS = ("Trần Phú", "Phan Đình Phùng", "Nguyễn Du", "Hà Huy Tập", 
 HAMLETS = ("Đông", "Tây", "Nam", "Bắc", "Trung", "Thượng", "Hạ", "Tân Lộc", "Yên Hòa", "Phú Mỹ",
            "Hòa Bình", "Tiền Phong", "Đông Hà", "Xuân Hải", "Minh Tiến", "Tân Phúc", "Trung Tiến",
            "Kim Sơn", "Bình Minh", "Thanh Sơn")
-# Mobile prefixes after the 2018 renumbering (see postal.domain.applicants).
+# Mobile prefixes after the 2018 renumbering (see postal.dossiers.applicants).
 MOBILE_PREFIXES = ("032", "033", "034", "035", "036", "037", "038", "039", "086", "096", "097",
                    "098", "081", "082", "083", "084", "085", "088", "091", "094", "070", "076",
                    "077", "078", "079", "089", "090", "093")

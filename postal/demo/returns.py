@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from postal.core.time import TZ
 from postal.demo import people
 from postal.demo.trail import Trail
 from postal.demo.world import Centre, Proc
-from postal.domain.calendar import TZ
-from postal.domain.lifecycle import Action as A
+from postal.dossiers.lifecycle import Action as A
 from postal.models import ReturnMethod
 
 # Late risk by field: land and building permits run late most often in provincial reports.

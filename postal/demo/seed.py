@@ -9,6 +9,10 @@ from itertools import accumulate
 
 from sqlalchemy.orm import Session
 
+from postal.core.errors import ValidationFailed
+from postal.core.time import TZ
+from postal.deadlines.calendar import WorkCalendar
+from postal.deadlines.office import calendar_for
 from postal.demo.bulk import (
     first_ids,
     insert_rows,
@@ -20,9 +24,6 @@ from postal.demo.bulk import (
 from postal.demo.history import Life
 from postal.demo.trail import Ids
 from postal.demo.world import PASSWORD, World, build_world
-from postal.domain.calendar import TZ, WorkCalendar
-from postal.domain.errors import ValidationFailed
-from postal.domain.workcalendar import calendar_for
 from postal.models import utcnow
 
 CHUNK = 5_000  # dossiers generated, then written, at a time

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from postal.domain.lifecycle import Action, State, next_state
+from postal.dossiers.lifecycle import Action, State, next_state
 
 
 class Cut(Exception):

@@ -12,10 +12,10 @@ from importlib import resources
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from postal.domain import accounts
-from postal.domain.catalogue import upsert_procedure
-from postal.domain.errors import NotFound
-from postal.domain.reference import add_unit, load_reference_units
+from postal.core import accounts
+from postal.core.errors import NotFound
+from postal.core.reference import add_unit, load_reference_units
+from postal.dossiers.catalogue import upsert_procedure
 from postal.models import OrgUnit, Role, UnitKind, User
 
 PASSWORD = "postal-demo"

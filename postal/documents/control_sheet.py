@@ -7,16 +7,16 @@ this module only lays them out.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import datetime
 
 from reportlab.lib.pagesizes import A4, landscape
 
+from postal.custody.control_sheet import ControlRow
+from postal.deadlines.calendar import timeliness
 from postal.documents import forms
 from postal.documents.forms import OUTCOMES, Field
 from postal.documents.pdf import draw_code128, draw_text, finish, local_time, mm, new_canvas
 from postal.documents.table import Column, draw_table
-from postal.domain.calendar import timeliness
 
 TITLE = "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ"
 PAGE = landscape(A4)
@@ -37,24 +37,6 @@ COLUMNS = (
     Column("Kết quả", 22 * mm),
     Column("Ghi chú", 47 * mm),
 )
-
-
-@dataclass(frozen=True)
-class ControlRow:
-    """One handover or step of the dossier's journey.
-
-    `outcome` is "early", "on_time", "late" (printed as Trước hạn / Đúng hạn / Quá hạn), any
-    other text to print as is, or None to judge `at` against the dossier's due moment.
-    """
-
-    step: int | str
-    from_unit: str
-    to_unit: str
-    at: datetime | None
-    giver: str = ""
-    receiver: str = ""
-    outcome: str | None = None
-    note: str = ""
 
 
 def _outcome(row: ControlRow, due_at: datetime | None) -> str:

@@ -11,9 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from postal import ROOT
-
-LAYOUT_DIR = ROOT / "labels"
+LAYOUT_DIR = Path(__file__).resolve().parents[2] / "labels"
 FIELDS = ("barcode", "sender", "recipient_name", "phone", "address", "dossier_code",
           "cod_amount")
 ZPL_DPMM = (6, 8, 12, 24)  # the print heads Zebra makes: 152, 203, 300 and 600 dpi

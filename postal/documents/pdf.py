@@ -17,7 +17,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from postal.i18n import local, money
+from postal.core.text import money
+from postal.core.time import local
 
 __all__ = [
     "FONT", "FONT_BOLD", "PAGE_SIZES", "code128_modules", "code128_width", "draw_code128",

@@ -10,7 +10,7 @@ from reportlab.lib.pagesizes import A4, landscape
 
 from postal.documents.pdf import NumberedPages, draw_text, finish, mm, new_canvas
 from postal.documents.table import Column, draw_table
-from postal.domain.register import RegisterRow
+from postal.reporting.register import RegisterRow
 
 PAGE = landscape(A4)
 MARGIN = 10 * mm

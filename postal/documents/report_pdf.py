@@ -19,9 +19,9 @@ from postal.documents.pdf import (
     wrap,
 )
 from postal.documents.table import Column, draw_table
-from postal.domain import corrections
-from postal.domain.exports import LABELS
-from postal.domain.reportdata import ReportData
+from postal.dossiers import corrections
+from postal.reporting.exports import LABELS
+from postal.reporting.report import ReportData
 
 PAGE = landscape(A4)
 MARGIN = 12 * mm

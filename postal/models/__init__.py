@@ -18,6 +18,7 @@ from postal.models.report_closure import ReportClosure
 from postal.models.run import OPEN_RUN_STATES, DeliveryRun, RunStatus, RunStop, StopStatus
 from postal.models.sequence import DailySequence
 from postal.models.serial import SerialCounter
+from postal.models.state import State
 from postal.models.unit import OrgUnit, UnitKind
 from postal.models.user import ApiToken, Role, User
 
@@ -27,6 +28,6 @@ __all__ = [
     "ApiToken", "Applicant", "AuditEntry", "Base", "CalendarOverride", "Channel", "DailySequence",
     "Dossier", "Event", "Item", "ItemKind", "Leg", "LineStatus", "Manifest", "ManifestLine",
     "ManifestStatus", "OPEN_PICKUP_STATES", "OrgUnit", "OverrideKind", "Pickup", "PickupStatus",
-    "Procedure", "ReportClosure", "ReturnMethod", "Role", "SerialCounter",
+    "Procedure", "ReportClosure", "ReturnMethod", "Role", "SerialCounter", "State",
     "Timeliness", "UTCDateTime", "UnitKind", "User", "utcnow",
 ]

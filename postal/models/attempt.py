@@ -44,7 +44,7 @@ class DeliveryAttempt(Base):
     # delivered: who took it and how they relate to the applicant
     recipient_name: Mapped[str | None] = mapped_column(String(200))
     recipient_relation: Mapped[str | None] = mapped_column(String(20))
-    # failed: a reason code of postal.delivery.proof.REASONS, and any words of the courier
+    # failed: a reason code of postal.custody.door.REASONS, and any words of the courier
     reason: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     cod_expected: Mapped[int] = mapped_column(Integer, default=0)

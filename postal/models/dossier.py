@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from postal.domain.lifecycle import State
 from postal.models.applicant import Applicant
 from postal.models.base import Base, UTCDateTime, utcnow
 from postal.models.procedure import Procedure
+from postal.models.state import State
 from postal.models.unit import OrgUnit
 
 

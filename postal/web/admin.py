@@ -8,11 +8,11 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from postal.domain import accounts, audit
-from postal.domain.errors import DomainError
+from postal.core import accounts, audit
+from postal.core.errors import DomainError
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import Role, User
-from postal.security import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
@@ -17,29 +16,21 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from postal.domain import agency
-from postal.domain.access import dossier_for, scope_dossiers
-from postal.domain.custody import manifests
-from postal.domain.errors import Conflict, DomainError, Forbidden, NotFound
-from postal.domain.lifecycle import State, allowed_actions
-from postal.domain.workcalendar import calendar_for
+from postal.core.access import dossier_for, scope_dossiers
+from postal.core.errors import DomainError, Forbidden, NotFound
+from postal.custody import manifests
+from postal.deadlines.office import calendar_for
+from postal.dossiers import decisions
+from postal.dossiers.lifecycle import State, allowed_actions
 from postal.extensions import db
+from postal.http import papers
+from postal.http.security import roles_required
 from postal.models import Dossier, Item, OrgUnit, Role, utcnow
-from postal.security import roles_required
-from postal.web.responses import pdf_response
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
 
 OPEN_STATES = (State.ACCEPTED, State.PROCESSING, State.WAITING_SUPPLEMENT)
-# who may take each decision (admins pass everything)
-DECISIONS = {
-    "result": (Role.AGENCY, Role.CLERK),
-    "supplement": (Role.AGENCY,),
-    "supplement-received": (Role.AGENCY, Role.CLERK),
-    "extend": (Role.AGENCY,),
-    "stop": (Role.AGENCY,),
-    "withdraw": (Role.AGENCY, Role.CLERK),
-}
+DECISIONS = decisions.WHO_DECIDES
 
 
 def _me():
@@ -70,7 +61,7 @@ def _page(dossier: Dossier, errors: dict | None = None, status: int = 200):
     return render_template(
         "agency/dossier.html", dossier=dossier, errors=errors or {}, form=request.form,
         allowed={a.value for a in allowed_actions(dossier.state)},
-        extension=agency.last_extension(db.session, dossier), decisions=DECISIONS,
+        extension=decisions.last_extension(db.session, dossier), decisions=DECISIONS,
     ), status
 
 
@@ -83,25 +74,25 @@ def dossier(code):
 def _decide(action: str, user, found: Dossier) -> str:
     now, form = utcnow(), request.form
     if action == "result":
-        item = agency.mark_result_ready(db.session, user, found, now=now, note=form.get("note"))
+        item = decisions.mark_result_ready(db.session, user, found, now=now, note=form.get("note"))
         return _("Đã có kết quả: %(number)s", number=item.number)
     if action == "supplement":
-        agency.request_supplement(db.session, user, found, reason=form.get("reason"),
+        decisions.request_supplement(db.session, user, found, reason=form.get("reason"),
                                   documents=(form.get("documents") or "").splitlines(), now=now)
         return _("Đã yêu cầu bổ sung hồ sơ; thời hạn tạm dừng.")
     calendar = calendar_for(db.session, current_app.config)
     if action == "supplement-received":
-        agency.receive_supplement(db.session, user, found, now=now, calendar=calendar,
+        decisions.receive_supplement(db.session, user, found, now=now, calendar=calendar,
                                   note=form.get("note"))
         return _("Đã nhận hồ sơ bổ sung; hạn mới được tính lại.")
     if action == "extend":
-        agency.extend(db.session, user, found, new_date=form.get("new_date"),
+        decisions.extend(db.session, user, found, new_date=form.get("new_date"),
                       reason=form.get("reason"), now=now, calendar=calendar)
         return _("Đã gia hạn: in phiếu xin lỗi và hẹn lại.")
     if action == "stop":
-        agency.stop(db.session, user, found, reason=form.get("reason"), now=now)
+        decisions.stop(db.session, user, found, reason=form.get("reason"), now=now)
         return _("Đã dừng giải quyết hồ sơ.")
-    agency.withdraw(db.session, user, found, reason=form.get("reason"), now=now)
+    decisions.withdraw(db.session, user, found, reason=form.get("reason"), now=now)
     return _("Đã ghi nhận công dân rút hồ sơ.")
 
 
@@ -125,19 +116,7 @@ def decide(code, action):
     return redirect(url_for(".dossier", code=code), 303)
 
 
-def apology_response(found: Dossier) -> Response:
-    """Phiếu xin lỗi và hẹn lại ngày trả kết quả, for the latest extension (also for the API)."""
-    from postal.documents.apology import render_apology_letter
-
-    event = agency.last_extension(db.session, found)
-    if event is None or found.appointment_at is None:
-        raise Conflict(f"hồ sơ {found.code} chưa được gia hạn")
-    pdf = render_apology_letter(found, new_date=found.appointment_at,
-                                reason=(event.data or {}).get("reason") or "", issued_at=event.at)
-    return pdf_response(pdf, f"xin-loi-{found.code}.pdf")
-
-
 @bp.get("/dossiers/<code>/apology.pdf")
 @roles_required(Role.AGENCY, Role.CLERK, Role.MANAGER)
 def apology(code):
-    return apology_response(dossier_for(db.session, _me(), code))
+    return papers.apology_response(db.session, dossier_for(db.session, _me(), code))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 
-from postal.domain import audit_log
-from postal.domain.errors import ValidationFailed
+from postal.core import audit_log
+from postal.core.errors import ValidationFailed
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import Role
-from postal.security import roles_required
 
 bp = Blueprint("audit_admin", __name__, url_prefix="/admin/audit")
 

@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from postal.domain import accounts, audit
+from postal.core import accounts, audit
 from postal.extensions import db, limiter
 from postal.web.forms import LoginForm
 

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from postal.domain import workcalendar
-from postal.domain.errors import DomainError
+from postal.core.errors import DomainError
+from postal.deadlines import office
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import OverrideKind, Role
-from postal.security import roles_required
 
 bp = Blueprint("calendar_admin", __name__, url_prefix="/office/calendar")
 
@@ -38,8 +38,8 @@ def _public_days(calendar, year: int, overridden: set[date]) -> list[tuple[date,
 
 
 def _page(year: int, values: dict, errors: dict, status: int = 200):
-    calendar = workcalendar.calendar_for(db.session, current_app.config)
-    overrides = workcalendar.list_overrides(db.session, year=year)
+    calendar = office.calendar_for(db.session, current_app.config)
+    overrides = office.list_overrides(db.session, year=year)
     return render_template(
         "calendar/index.html", year=year, overrides=overrides, values=values, errors=errors,
         public_days=_public_days(calendar, year, {o.day for o in overrides}),
@@ -58,10 +58,10 @@ def index():
 def add():
     form = request.form
     try:
-        row = workcalendar.add_override(
+        row = office.add_override(
             db.session, current_user._get_current_object(), day=form.get("day"),
             kind=form.get("kind"), note=form.get("note"),
-            calendar=workcalendar.calendar_for(db.session, current_app.config),
+            calendar=office.calendar_for(db.session, current_app.config),
         )
     except DomainError as exc:
         db.session.rollback()
@@ -72,5 +72,5 @@ def add():
 @bp.post("/<int:override_id>/delete")
 @roles_required(Role.MANAGER)
 def delete(override_id: int):
-    workcalendar.remove_override(db.session, current_user._get_current_object(), override_id)
+    office.remove_override(db.session, current_user._get_current_object(), override_id)
     return redirect(url_for(".index", year=_year()), 303)

@@ -10,12 +10,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from postal.domain import pickups
-from postal.domain.custody import Scan, record_scan
-from postal.domain.errors import DomainError
+from postal.core.errors import DomainError
+from postal.custody import Scan, pickups, record_scan
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import Item, Role, utcnow
-from postal.security import roles_required
 
 bp = Blueprint("courier", __name__, url_prefix="/courier")
 

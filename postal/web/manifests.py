@@ -17,12 +17,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from postal.domain.custody import manifests, overdue_transit
-from postal.domain.errors import ValidationFailed
+from postal.core.errors import ValidationFailed
+from postal.custody import manifests, overdue_transit
 from postal.extensions import db
+from postal.http.responses import pdf_response
+from postal.http.security import roles_required
 from postal.models import LineStatus, OrgUnit, Role, UnitKind, utcnow
-from postal.security import roles_required
-from postal.web.responses import pdf_response
 
 bp = Blueprint("manifests", __name__)
 

@@ -7,12 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from postal.domain import pickups
-from postal.domain.access import dossier_for
-from postal.domain.errors import DomainError, NotFound
+from postal.core.access import dossier_for
+from postal.core.errors import DomainError, NotFound
+from postal.custody import pickups
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import OPEN_PICKUP_STATES, Role, User, utcnow
-from postal.security import roles_required
 
 bp = Blueprint("pickups", __name__, url_prefix="/pickups")
 FIELDS = ("applicant_name", "phone", "street", "ward_code", "procedure_code", "scheduled_for",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_babel import gettext
 
-from postal.api.public import SCOPE, no_store, public_limit
-from postal.domain import public_status
-from postal.domain.errors import NotFound, ValidationFailed
+from postal.core.errors import NotFound, ValidationFailed
+from postal.dossiers import public_status
 from postal.extensions import db, limiter
+from postal.http.public import SCOPE, no_store, public_limit
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 

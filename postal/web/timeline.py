@@ -6,14 +6,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from postal.domain import corrections
-from postal.domain.access import dossier_for
-from postal.domain.custody import timeline
-from postal.domain.errors import DomainError, Forbidden, NotFound
+from postal.core.access import dossier_for
+from postal.core.errors import DomainError, Forbidden, NotFound
+from postal.custody import control_sheet
+from postal.dossiers import corrections
 from postal.extensions import db
+from postal.http.responses import pdf_response
+from postal.http.security import roles_required
 from postal.models import Role, utcnow
-from postal.security import roles_required
-from postal.web.responses import pdf_response
 
 bp = Blueprint("timeline", __name__, url_prefix="/timeline")
 
@@ -25,9 +25,9 @@ def _load(code: str):
 def _page(dossier, errors: dict | None = None, status: int = 200):
     user = current_user._get_current_object()
     return render_template("timeline/show.html", dossier=dossier, now=utcnow(),
-                           steps=timeline.control_steps(db.session, dossier),
-                           events=timeline.events_of(db.session, dossier),
-                           labels=timeline.LABELS,
+                           steps=control_sheet.control_steps(db.session, dossier),
+                           events=control_sheet.events_of(db.session, dossier),
+                           labels=control_sheet.LABELS,
                            corrections=corrections.corrections_of(db.session, dossier),
                            correctable=corrections.CORRECTABLE,
                            may_correct=user.role in corrections.ALLOWED_ROLES,
@@ -65,5 +65,5 @@ def pdf(code):
     from postal.documents.control_sheet import render_control_sheet
 
     dossier = _load(code)
-    body = render_control_sheet(dossier, timeline.control_rows(db.session, dossier))
+    body = render_control_sheet(dossier, control_sheet.control_rows(db.session, dossier))
     return pdf_response(body, f"kiem-soat-{dossier.code}.pdf")

@@ -9,19 +9,20 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from postal.domain import intake
-from postal.domain.access import scope_dossiers
-from postal.domain.applicants import parse_cccd_qr, search_wards, split_address, ward_by_code
-from postal.domain.catalogue import procedure_by_code
-from postal.domain.codes import classify_barcode
-from postal.domain.dossier_view import dossier_by_ref, dossier_dict, dossier_ref
-from postal.domain.errors import DomainError, NotFound
-from postal.domain.text import clean
-from postal.domain.workcalendar import calendar_for
+from postal.core.access import scope_dossiers
+from postal.core.codes import classify_barcode
+from postal.core.errors import DomainError, NotFound
+from postal.core.text import clean
+from postal.deadlines.office import calendar_for
+from postal.dossiers import intake
+from postal.dossiers.applicants import parse_cccd_qr, search_wards, split_address, ward_by_code
+from postal.dossiers.catalogue import procedure_by_code
+from postal.dossiers.view import dossier_by_ref, dossier_dict, dossier_ref
 from postal.extensions import db
+from postal.http import papers
+from postal.http.security import roles_required
 from postal.models import Dossier, Item, Role
-from postal.security import roles_required
-from postal.web.counter import forms, printing
+from postal.web.counter import forms
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -53,7 +54,7 @@ def _intake_page(values: MultiDict, errors: dict[str, str], status: int = 200):
     procedure = procedure_by_code(db.session, values.get("procedure_code", ""))
     return render_template(
         "home/counter.html", values=values, errors=errors, recent=recent, done=done,
-        paper=request.args.get("paper") if request.args.get("paper") in printing.KINDS else None,
+        paper=request.args.get("paper") if request.args.get("paper") in papers.KINDS else None,
         print_page=request.args.get("page", "A4") if request.args.get("page") in ("A4", "A5")
         else "A4",
         procedure=procedure if procedure is not None and procedure.active else None,
@@ -140,7 +141,7 @@ def dossier(ref: str):
 @roles_required(*STAFF)
 def paper(ref: str, kind: str):
     found = dossier_by_ref(db.session, current_user._get_current_object(), ref)
-    return printing.pdf_response(kind, found, request.args.get("page"))
+    return papers.pdf_response(kind, found, request.args.get("page"))
 
 
 @bp.get("/procedures/<code>/checklist")

@@ -8,15 +8,16 @@ from datetime import date
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from postal.delivery import cod, counter
-from postal.domain import ratings
-from postal.domain.access import dossier_for
-from postal.domain.applicants import parse_cccd_qr
-from postal.domain.errors import Conflict, DomainError, NotFound
+from postal.core.access import dossier_for
+from postal.core.errors import Conflict, DomainError, NotFound
+from postal.delivery import cod
+from postal.delivery import counter_return as returns
+from postal.dossiers import ratings
+from postal.dossiers.applicants import parse_cccd_qr
 from postal.extensions import db, limiter
+from postal.http.security import roles_required
 from postal.models import Role, utcnow
-from postal.security import roles_required
-from postal.web.delivery import bp
+from postal.web.delivery.blueprint import bp
 from postal.web.delivery.planning import me, today
 
 
@@ -25,17 +26,17 @@ from postal.web.delivery.planning import me, today
 def counter_search():
     """Scan a code, or type the citizen's name or ID number."""
     q = (request.args.get("q") or "").strip()
-    found = counter.search_returns(db.session, me(), q) if q else []
-    if len(found) == 1 and found[0].state in counter.RETURNABLE:
+    found = returns.search_returns(db.session, me(), q) if q else []
+    if len(found) == 1 and found[0].state in returns.RETURNABLE:
         return redirect(url_for(".counter_return", code=found[0].code), 303)
     return render_template("delivery/counter.html", q=q, found=found,
-                           returnable=counter.RETURNABLE)
+                           returnable=returns.RETURNABLE)
 
 
 def _return_page(code: str, error: DomainError | None = None, status: int = 200):
     dossier = dossier_for(db.session, me(), code)
     return render_template("delivery/return.html", dossier=dossier, error=error,
-                           form=request.form, returnable=counter.RETURNABLE), status
+                           form=request.form, returnable=returns.RETURNABLE), status
 
 
 @bp.get("/delivery/counter/<code>")
@@ -54,7 +55,7 @@ def hand_over(code):
         if "|" in id_number:  # the chip card's QR code, read by the scanner
             card = parse_cccd_qr(id_number)
             id_number, name = card.id_number, name.strip() or card.full_name
-        counter.return_at_counter(db.session, me(), dossier, name, id_number, utcnow(),
+        returns.return_at_counter(db.session, me(), dossier, name, id_number, utcnow(),
                                   authorised=form.get("authorised") == "1")
     except DomainError as exc:
         db.session.rollback()

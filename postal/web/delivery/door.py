@@ -8,13 +8,14 @@ from datetime import datetime
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from postal.core.access import dossier_for
+from postal.core.errors import DomainError, NotFound, ValidationFailed
+from postal.core.time import parse_moment
 from postal.delivery import proof
-from postal.domain.access import dossier_for
-from postal.domain.errors import DomainError, NotFound, ValidationFailed
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import DeliveryAttempt, Role, utcnow
-from postal.security import roles_required
-from postal.web.delivery import bp
+from postal.web.delivery.blueprint import bp
 from postal.web.delivery.planning import me
 
 
@@ -35,13 +36,10 @@ def door(code):
 
 def _moment(value: str | None) -> datetime | None:
     """The phone's clock at submission (ISO 8601 from JavaScript); absent: the server's."""
-    if not value:
-        return None
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_moment(value, naive="ignore")
     except ValueError:
         raise ValidationFailed(_("Thời điểm không hợp lệ"), field="at") from None
-    return moment if moment.tzinfo is not None else None
 
 
 def _after(dossier, message: str):

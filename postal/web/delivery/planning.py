@@ -9,15 +9,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from postal.core.access import sees_unit
+from postal.core.errors import DomainError, ValidationFailed
+from postal.core.time import TZ
 from postal.delivery import runs
 from postal.documents.labels import available_layouts
-from postal.domain.access import sees_unit
-from postal.domain.calendar import TZ
-from postal.domain.errors import DomainError, ValidationFailed
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import Role, RunStatus, User, utcnow
-from postal.security import roles_required
-from postal.web.delivery import bp
+from postal.web.delivery.blueprint import bp
 
 PLANNERS = (Role.CLERK, Role.MANAGER)
 

@@ -7,10 +7,10 @@ from datetime import date, datetime
 from flask import Blueprint, request, url_for
 from flask_login import current_user
 
-from postal.domain import metrics
-from postal.domain.calendar import TZ
+from postal.core.time import TZ
 from postal.extensions import db
 from postal.models import OrgUnit, utcnow
+from postal.reporting import metrics
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 

@@ -11,14 +11,14 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from postal.core.errors import ValidationFailed
 from postal.documents.charts import Bar, bars_svg, columns_svg, split_svg
-from postal.domain import closing
-from postal.domain.errors import ValidationFailed
-from postal.domain.exports import LABELS
-from postal.domain.reportdata import monthly_data
 from postal.extensions import db
+from postal.http.security import roles_required
 from postal.models import OrgUnit, Role, UnitKind
-from postal.security import roles_required
+from postal.reporting import closing
+from postal.reporting.exports import LABELS
+from postal.reporting.report import monthly_data
 from postal.web.office.common import (
     asked_period,
     asked_unit,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from postal.documents.register_pdf import render_register
 from postal.documents.report_pdf import render_report
-from postal.domain import exports
-from postal.domain.register import register_rows, register_xlsx
-from postal.domain.reportdata import monthly_data
 from postal.extensions import db
+from postal.http.responses import file_response, pdf_response
+from postal.http.security import roles_required
 from postal.models import Role
-from postal.security import roles_required
+from postal.reporting import exports
+from postal.reporting.register import register_rows, register_xlsx
+from postal.reporting.report import monthly_data
 from postal.web.office.common import asked_period, asked_unit, bp, now
-from postal.web.responses import file_response, pdf_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

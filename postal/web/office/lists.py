@@ -7,14 +7,14 @@ import tempfile
 from flask import render_template, request
 from sqlalchemy import func, select
 
-from postal.domain import exports, metrics
-from postal.domain.dossier_view import dossier_ref
-from postal.domain.errors import ValidationFailed
+from postal.core.errors import ValidationFailed
+from postal.dossiers.view import dossier_ref
 from postal.extensions import db
+from postal.http.responses import file_response
+from postal.http.security import roles_required
 from postal.models import Role
-from postal.security import roles_required
+from postal.reporting import exports, metrics
 from postal.web.office.common import asked_period, asked_unit, bp, now
-from postal.web.responses import file_response
 
 PER_PAGE = 50
 SPOOL_BYTES = 8 * 2**20  # in memory up to this size, then on disk

@@ -8,10 +8,10 @@ from pathlib import Path
 from flask import current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from postal.domain.errors import NotFound, ValidationFailed
+from postal.core.errors import NotFound, ValidationFailed
+from postal.http.security import roles_required
+from postal.jobs import imports
 from postal.models import Role
-from postal.security import roles_required
-from postal.web.office import jobs
 from postal.web.office.common import bp, now
 
 SUFFIXES = (".csv", ".xlsx")
@@ -36,13 +36,13 @@ def import_upload():
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=folder, suffix=suffix, delete=False) as handle:
         upload.save(handle)
-    job = jobs.start(current_app._get_current_object(), current_user.id, Path(handle.name),
+    job = imports.start(current_app._get_current_object(), current_user.id, Path(handle.name),
                      Path(upload.filename).name, now())
     return redirect(url_for("office.import_job", job_id=job.id), 303)
 
 
-def _job(job_id: str) -> jobs.Job:
-    job = jobs.get(job_id)
+def _job(job_id: str) -> imports.Job:
+    job = imports.get(job_id)
     if job is None or (job.user_id != current_user.id and current_user.role != Role.ADMIN):
         raise NotFound("không có lượt nhập này")
     return job
