@@ -111,7 +111,7 @@ def bench(directory):
     from postal import create_app
     from postal.delivery import runs
     from postal.delivery.routing import plan_route
-    from postal.documents.labels import label_from_dossier, load_layout, render_labels
+    from postal.documents.labels import load_layout, render_labels, run_labels
     from postal.extensions import db
 
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{directory}/bench.db"
@@ -140,7 +140,7 @@ def bench(directory):
     with app.app_context():
         with app.test_request_context():
             run = runs.run_for(db.session, runs_user(db), run_id)
-            labels = [label_from_dossier(stop.dossier) for stop in run.stops]
+            labels = run_labels(run)
     layout = load_layout("a6-4up")
     floor = median_time(lambda: render_labels(labels, layout))
     print(f"run labels: {LABELS} on a6-4up in one PDF via GET /api/v1/runs/{{id}}/labels.pdf "

@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     import config as settings_module
     from postal.core import accounts
     from postal.core import db as db_rules
+    from postal.core.time import TZ
     from postal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from postal.http import errors, i18n, security, transactions
 
@@ -61,7 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale,
-                   timezone_selector=lambda: "Asia/Ho_Chi_Minh")
+                   timezone_selector=lambda: TZ.key)
     limiter.init_app(app)
 
     security.init_app(app)

@@ -14,6 +14,7 @@ from flask_login import current_user
 from postal.core.access import dossier_for
 from postal.core.errors import ValidationFailed
 from postal.core.time import TZ, parse_moment
+from postal.custody import door
 from postal.delivery import cod, counter_return, evidence, proof
 from postal.dossiers import ratings
 from postal.extensions import db
@@ -38,7 +39,7 @@ class RatingOut(Schema):
 
 class ProofIn(Schema):
     recipient_name = fields.String(required=True, validate=Length(1, 200))
-    relation = fields.String(required=True, validate=OneOf(list(proof.RELATIONS)))
+    relation = fields.String(required=True, validate=OneOf(list(door.RELATIONS)))
     photo = fields.Raw(metadata={"type": "string", "format": "binary",
                                  "description": "JPEG, PNG or WebP (a file in multipart; "
                                                 "base64 in JSON)"})
@@ -62,7 +63,7 @@ class AttemptOut(Schema):
 
 
 class FailedIn(Schema):
-    reason = fields.String(required=True, validate=OneOf(list(proof.REASONS)))
+    reason = fields.String(required=True, validate=OneOf(list(door.REASONS)))
     note = fields.String(load_default=None, validate=Length(0, 1000))
     lat = fields.Float(load_default=None)
     lon = fields.Float(load_default=None)

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from postal.core.errors import ValidationFailed
 from postal.delivery import runs
-from postal.documents.labels import label_from_dossier
+from postal.documents.labels import run_labels
 from postal.extensions import db
 from postal.http.responses import pdf_response
 from postal.http.security import roles_required
@@ -174,7 +174,7 @@ def labels_pdf(run_id, query):
 
     layout = _layout(query["layout"], "a6-4up")
     run = _run(run_id)
-    return pdf_response(render_labels(_labels(run), layout), f"run-{run.id}-labels.pdf")
+    return pdf_response(render_labels(run_labels(run), layout), f"run-{run.id}-labels.pdf")
 
 
 @bp.get("/runs/<int:run_id>/labels.zpl")
@@ -187,7 +187,7 @@ def labels_zpl(run_id, query):
 
     layout = _layout(query["layout"], "thermal-100x150")
     run = _run(run_id)
-    return Response(render_zpl(_labels(run), layout), mimetype="application/zpl",
+    return Response(render_zpl(run_labels(run), layout), mimetype="application/zpl",
                     headers={"Content-Disposition": f'attachment; filename="run-{run.id}.zpl"'})
 
 
@@ -200,8 +200,3 @@ def sheet_pdf(run_id):
 
     run = _run(run_id)
     return pdf_response(render_run_sheet(run), f"run-{run.id}.pdf")
-
-
-def _labels(run) -> list:
-    """The run's delivery labels, in visiting order."""
-    return [label_from_dossier(stop.dossier) for stop in run.stops]

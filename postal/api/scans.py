@@ -7,7 +7,6 @@ from apiflask.validators import Length, OneOf, Range, Regexp
 from apispec.ext.marshmallow import OpenAPIConverter
 from flask_login import current_user
 
-from postal.core.db import retrying
 from postal.core.errors import ValidationFailed
 from postal.custody import Scan, record_batch
 from postal.custody.scans import CLIENT_ID, EVENTS, MAX_BATCH
@@ -83,9 +82,7 @@ def post_scans(batch):
     if len(batch) > MAX_BATCH:
         raise ValidationFailed(f"at most {MAX_BATCH} events per batch", field="events")
     scans = [Scan(**row) for row in batch]
-    user = current_user._get_current_object()
-    # a race lost to another client's batch is run again here, never answered 503
-    results = retrying(db.session, lambda: record_batch(db.session, user, scans, utcnow()))
+    results = record_batch(db.session, current_user._get_current_object(), scans, utcnow())
     return [r.as_dict() for r in results]
 
 

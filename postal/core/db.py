@@ -43,9 +43,8 @@ def engine_options(url: str, options: dict | None = None) -> dict:
 
 def install_guards(engine: Engine) -> None:
     """The rules above on one engine: called once per engine, never at import time."""
-    if getattr(engine, "_postal_guarded", False):
+    if event.contains(engine, "before_execute", _refuse_rewriting_history):
         return
-    engine._postal_guarded = True
     event.listen(engine, "before_execute", _refuse_rewriting_history)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(engine))
@@ -95,17 +94,18 @@ def lost_race(exc: BaseException) -> bool:
 
 
 def retrying(session: Session, work: Callable[[], T], *, attempts: int = 5) -> T:
-    """Run `work` (which writes through `session`, and flushes) again from a clean transaction
-    when the database says it lost a race with another; the last failure is raised."""
-    for attempt in range(1, attempts + 1):
+    """Run `work` in a savepoint, and again when the database says it lost a race with another
+    transaction (PostgreSQL releases the locks taken inside a savepoint rolled back to, so the
+    winner goes on and `work` starts over from what it committed); the last failure is raised.
+    What the caller did before, in the same transaction, is kept."""
+    attempt = 1
+    while True:
         try:
-            result = work()
-            session.flush()
-            return result
+            with session.begin_nested():
+                return work()
         except DBAPIError as exc:
             if not lost_race(exc) or attempt == attempts:
                 raise
-            session.rollback()
-            log.info("transaction lost a race (%s), try %s", exc.orig, attempt + 1)
+            log.info("lost a race (%s), try %s", exc.orig, attempt + 1)
             time.sleep(0.01 * 2 ** attempt)
-    raise AssertionError("unreachable")
+            attempt += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -22,10 +23,12 @@ from postal.models import (
     Pickup,
 )
 
+_CUSTODY = (Dossier, Item, Manifest, ManifestLine, Pickup)  # what a batch judges and changes
 _RETURN_KINDS = ("handover", "out_for_delivery", "delivery_failed", "delivered", "collected")
 _RETURN_ACTION_NAMES = frozenset(a.value for a in RETURN_ACTIONS)
 
 
+@lru_cache(maxsize=4096)  # a batch reads each code three times: lock, load, judge
 def normalise(barcode: str) -> tuple[str, str | None]:
     """(the code as stored, its kind); S10 numbers are matched in upper case."""
     text = (barcode or "").strip()
@@ -35,13 +38,23 @@ def normalise(barcode: str) -> tuple[str, str | None]:
     return (text.upper(), kind) if kind == "s10" else (text, kind)
 
 
+def by_kind(scans) -> dict[str | None, set[str]]:
+    """The scans' codes as stored, grouped by kind (s10, dossier, manifest, None)."""
+    wanted: dict[str | None, set[str]] = defaultdict(set)
+    for x in scans:
+        text, kind = normalise(x.barcode)
+        wanted[kind].add(text)
+    return wanted
+
+
 def _item_options():
     # only what judging and writing a scan read (a dossier has some forty columns)
     dossier = joinedload(Item.dossier).load_only(
         Dossier.id, Dossier.code, Dossier.state, Dossier.unit_id, Dossier.agency_id,
         Dossier.delivery_attempts, Dossier.returned_at, Dossier.returned_via,
         Dossier.collected_by)
-    return dossier.joinedload(Dossier.unit), dossier.joinedload(Dossier.agency)
+    # a few units stand behind hundreds of dossiers: fetched once each, not joined to every row
+    return dossier.selectinload(Dossier.unit), dossier.selectinload(Dossier.agency)
 
 
 def lock(session: Session, scans) -> None:
@@ -51,21 +64,21 @@ def lock(session: Session, scans) -> None:
     other, and the second judges what the first stored, whatever order the scans came in."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    wanted: dict[str | None, set[str]] = defaultdict(set)
-    for x in scans:
-        text, kind = normalise(x.barcode)
-        wanted[kind].add(text)
+    wanted = by_kind(scans)
     dossiers: set[int] = set()
     manifests: set[int] = set()
     pickups: set[int] = set()
     if wanted["s10"]:
-        dossiers |= set(session.scalars(
-            select(Item.dossier_id).where(Item.number.in_(wanted["s10"]))))
-        for pickup_id, dossier_id in session.execute(
-                select(Pickup.id, Pickup.dossier_id).where(Pickup.number.in_(wanted["s10"]))):
-            pickups.add(pickup_id)
-            if dossier_id is not None:
-                dossiers.add(dossier_id)
+        items = dict(session.execute(
+            select(Item.number, Item.dossier_id).where(Item.number.in_(wanted["s10"]))).all())
+        dossiers |= set(items.values())
+        labels = wanted["s10"] - set(items)  # a number that is no item is a pickup's label
+        if labels:
+            for pickup_id, dossier_id in session.execute(
+                    select(Pickup.id, Pickup.dossier_id).where(Pickup.number.in_(labels))):
+                pickups.add(pickup_id)
+                if dossier_id is not None:
+                    dossiers.add(dossier_id)
     if wanted["dossier"]:
         dossiers |= set(session.scalars(
             select(Dossier.id).where(Dossier.code.in_(wanted["dossier"]))))
@@ -81,6 +94,10 @@ def lock(session: Session, scans) -> None:
         if ids:
             session.execute(select(model.id).where(model.id.in_(sorted(ids)))
                             .order_by(model.id).with_for_update())
+    # what the session read before it waited for the locks may have changed since: read again
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, _CUSTODY):
+            session.expire(obj)
 
 
 class Lookup:
@@ -108,10 +125,7 @@ class Lookup:
         if ids:
             stored = select(Event.client_id).where(Event.client_id.in_(ids))
             self.stored_ids |= set(s.scalars(stored))
-        wanted: dict[str | None, set[str]] = defaultdict(set)
-        for x in scans:
-            text, kind = normalise(x.barcode)
-            wanted[kind].add(text)
+        wanted = by_kind(scans)
         units = {x.unit_code.strip() for x in scans if x.unit_code and x.unit_code.strip()}
         if units:
             stmt = select(OrgUnit).where(OrgUnit.code.in_(units))
@@ -119,19 +133,16 @@ class Lookup:
         found: list[Item] = []
         if wanted["s10"]:
             stmt = select(Item).where(Item.number.in_(wanted["s10"])).options(*_item_options())
-            stmt = stmt.execution_options(populate_existing=True)
             for item in s.scalars(stmt):
                 self.items[item.number] = item
                 found.append(item)
             rest = wanted["s10"] - set(self.items)
             if rest:
-                stmt = select(Pickup).where(Pickup.number.in_(rest)).execution_options(
-                    populate_existing=True)
+                stmt = select(Pickup).where(Pickup.number.in_(rest))
                 self.pickups.update((p.number, p) for p in s.scalars(stmt))
         if wanted["dossier"]:
             stmt = select(Dossier).where(Dossier.code.in_(wanted["dossier"])).options(
-                joinedload(Dossier.unit), joinedload(Dossier.agency), selectinload(Dossier.items)
-            ).execution_options(populate_existing=True)
+                joinedload(Dossier.unit), joinedload(Dossier.agency), selectinload(Dossier.items))
             for d in s.scalars(stmt):
                 self.dossiers[d.code] = d
                 found.extend(d.items)
@@ -140,8 +151,7 @@ class Lookup:
             stmt = select(Manifest).where(Manifest.code.in_(wanted["manifest"])).options(
                 joinedload(Manifest.from_unit), joinedload(Manifest.to_unit),
                 line_item.joinedload(Item.dossier).joinedload(Dossier.unit),
-                line_item.joinedload(Item.dossier).joinedload(Dossier.agency)
-            ).execution_options(populate_existing=True)
+                line_item.joinedload(Item.dossier).joinedload(Dossier.agency))
             for m in s.scalars(stmt):
                 self.manifests[m.code] = m
                 found.extend(line.item for line in m.lines)

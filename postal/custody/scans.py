@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postal.core import audit
+from postal.core.db import retrying
 from postal.core.errors import ValidationFailed
 from postal.custody import progress
 from postal.custody.door import REASONS
@@ -85,23 +86,32 @@ def record_batch(session: Session, user: User, scans: list[Scan], now: datetime
                  ) -> list[ScanResult]:
     """Judge and store a batch of scans; one result per scan, in order.
 
-    The batch is written in one savepoint; if that clashes with another request storing the
-    same ids at the same moment, each scan is redone in a savepoint of its own.
+    A batch that loses a race with another (a deadlock, PostgreSQL) is run again from its
+    savepoint, so no client sees an ordinary race as an error.
     """
     if len(scans) > MAX_BATCH:
         raise ValidationFailed(f"at most {MAX_BATCH} events per batch", field="events")
     session.flush()  # nothing of the caller's left pending inside our savepoints
-    lock(session, scans)
-    try:
-        with session.begin_nested():
-            batch = _Batch(session, user, now, scans)
-            results = batch.run()
-            batch.write()
-    except IntegrityError:
-        results = _Batch(session, user, now, scans).run(savepoint_each=True)
+    results = retrying(session, lambda: _record(session, user, now, scans))
     counts = {s: sum(r.status == s for r in results) for s in ("accepted", "duplicate", "rejected")}
     if counts["accepted"] or counts["rejected"]:
         audit.record(session, user, "scan_batch", "scan", None, **counts)
+    return results
+
+
+def _record(session: Session, user: User, now: datetime, scans: list[Scan]) -> list[ScanResult]:
+    """The batch, its rows locked first; a clash with another request storing the same ids at
+    the same moment makes each scan be redone in a savepoint of its own."""
+    lock(session, scans)
+    # the batch's changes are flushed once, by its writer, not a few objects at every query
+    with session.no_autoflush:
+        try:
+            with session.begin_nested():
+                batch = _Batch(session, user, now, scans)
+                results = batch.run()
+                batch.write()
+        except IntegrityError:
+            results = _Batch(session, user, now, scans).run(savepoint_each=True)
     return results
 
 
@@ -121,7 +131,6 @@ class _Batch:
 
     def write(self) -> None:
         self.writer.flush()
-        self.session.flush()
 
     def run(self, *, savepoint_each: bool = False) -> list[ScanResult]:
         results = []
@@ -180,7 +189,7 @@ class _Batch:
             for action in target.steps:
                 state = next_state(state, action)
             data["from"], data["to"] = dossier.state.value, state.value
-            writer.dossier(dossier, state=state)
+            dossier.state = state
         # only an item scanned on its own confirms its manifest line (not the manifest's code)
         lines = self._lines_to_confirm(item, unit) if plan.receiver and not plan.manifest else []
         manifest = plan.manifest or (lines[0].manifest if lines else None)
@@ -206,9 +215,9 @@ class _Batch:
         known.last_leg[item.id] = track.legs[-1] if track.legs else None
         if item.kind == ItemKind.RESULT:
             known.note_return(scan.event, fact.key, item.id, dossier.id, data.get("action"))
-            values = progress.return_values(dossier, scan.event, scan.at, scan.recipient)
-            if values:
-                writer.dossier(dossier, **values)
+            for name, value in progress.return_values(dossier, scan.event, scan.at,
+                                                      scan.recipient).items():
+                setattr(dossier, name, value)
         self._manifests(scan, item, lines)
         return fact
 

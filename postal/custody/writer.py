@@ -1,47 +1,40 @@
-"""Applying a batch of scans: legs, holders and dossier columns as ORM objects of the one
-session, flushed together; the events themselves appended in one statement.
+"""Writing what a batch of scans decided: events, legs, item holders and dossier columns.
 
-The fold (legs.py) works on plain values (Fact, LegSpec) so that it can be replayed; this is
-where its results become rows. The state that the request may read again (dossiers, items,
-legs) changes only through the session, so it is never stale, and a rolled-back savepoint
-undoes it in the session too. The event log is append-only and no object of the session holds
-the new rows, so they go in with one executemany (the set-based hot path, inside its owner):
-a batch of 500 scans is one INSERT, not 500 objects through the unit of work.
+The fold (legs.py) works on plain values (Fact, LegSpec) so that it can be replayed; the batch
+sets the new holders and dossier columns on the ORM objects as it goes (later scans of the
+batch read them), and the session's flush writes them: the session tracks them, so a rolled-back
+savepoint restores them too. Events and legs are rows no object of the session holds (legs are
+read with Core), so they go in set-based, one executemany each: the hot path of every phone
+coming back online. A leg object the session does hold is expired when its row changes.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from postal.custody.legs import LEG_COLUMNS, Fact, LegSpec, Track
-from postal.models import Dossier, Event, Item, Leg
+from postal.custody.legs import Fact, LegSpec, Track
+from postal.models import Event, Item, Leg
 
 
-def assign_ids(session: Session, rows: list) -> None:
-    """Give new ORM objects of one model their primary keys before the flush (PostgreSQL: drawn
-    from the table's sequence in one query), so the flush inserts them with plain executemany
-    instead of INSERT … RETURNING, which psycopg would send as one statement of thousands of
-    parameters. SQLite keeps RETURNING, which is cheap there."""
-    if not rows or session.get_bind().dialect.name != "postgresql":
-        return
-    table = type(rows[0]).__table__
+def _new_keys(session: Session, table, count: int) -> list[int] | None:
+    """`count` primary keys drawn from the table's sequence in one query (PostgreSQL), so the
+    rows go in with a plain executemany instead of INSERT … RETURNING, which psycopg would send
+    as one statement of thousands of parameters. None on SQLite, where RETURNING is cheap."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
     sequence = func.pg_get_serial_sequence(table.name, "id")
-    with session.no_autoflush:  # the rows must not be inserted before they have their keys
-        ids = list(session.scalars(select(func.nextval(sequence))
-                                   .select_from(func.generate_series(1, len(rows)))))
-    for row, new_id in zip(rows, ids, strict=True):
-        row.id = new_id
+    return list(session.scalars(select(func.nextval(sequence))
+                                .select_from(func.generate_series(1, count))))
 
 
-def append_rows(session: Session, table, rows: list[dict]) -> list[int]:
-    """Insert new rows of an append-only table in one executemany; their keys, in order."""
-    if session.get_bind().dialect.name == "postgresql":
-        sequence = func.pg_get_serial_sequence(table.name, "id")
-        ids = list(session.scalars(select(func.nextval(sequence))
-                                   .select_from(func.generate_series(1, len(rows)))))
-        session.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
-        return ids
+def insert_rows(session: Session, table, rows: list[dict]) -> list[int]:
+    """Insert new rows in one executemany; their keys, in order."""
+    keys = _new_keys(session, table, len(rows))
+    if keys is not None:
+        session.execute(insert(table),
+                        [{**row, "id": k} for row, k in zip(rows, keys, strict=True)])
+        return keys
     stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.scalars(stmt, rows))
 
@@ -65,47 +58,47 @@ class Writer:
         self._dropped.extend(i for i in ids if i is not None)
 
     def hold(self, item: Item, track: Track) -> None:
+        """The item's holder after the fold (its relationships are read again on use)."""
         item.holder_unit_id, item.holder_user_id, item.held_since = (
             track.unit_id, track.user_id, track.since)
-        if item.id is not None:
-            self.session.expire(item, ["holder_unit", "holder_user"])  # reloaded on use
-
-    def dossier(self, dossier: Dossier, **values) -> None:
-        for name, value in values.items():
-            setattr(dossier, name, value)
+        loaded = [name for name in ("holder_unit", "holder_user") if name in item.__dict__]
+        if loaded:
+            self.session.expire(item, loaded)
 
     def flush(self) -> None:
         s = self.session
-        s.flush()  # what the batch changed so far, before the events that follow it
         if self._events:
             rows = [{"kind": f.kind, "at": f.at, "client_id": f.client_id, "user_id": f.user_id,
                      "unit_id": f.unit_id, **f.row} for f in self._events]
-            for fact, new_id in zip(self._events, append_rows(s, Event.__table__, rows),
-                                    strict=True):
-                fact.id = new_id
-        stored_ids = [spec.id for _, spec in self._legs.values() if spec.id is not None]
-        stored = {leg.id: leg for leg in s.scalars(
-            select(Leg).where(Leg.id.in_(stored_ids + self._dropped)))} if (
-            stored_ids or self._dropped) else {}
-        new = []
-        for item_id, spec in self._legs.values():
-            row = spec.row(item_id)
-            del row["id"]
-            if spec.id is None:
-                leg = Leg(**row)
-                s.add(leg)
-                new.append((spec, leg))
-            else:
-                leg = stored[spec.id]
-                for name in (*LEG_COLUMNS, "start_event_id", "end_event_id"):
-                    setattr(leg, name, row[name])
-        assign_ids(s, [leg for _, leg in new])
+            for fact, key in zip(self._events, insert_rows(s, Event.__table__, rows),
+                                 strict=True):
+                fact.id = key
+        self._write_legs()
+        s.flush()  # the holders and dossier columns the batch set
+        self._events, self._legs, self._dropped = [], {}, []
+
+    def _write_legs(self) -> None:
+        s = self.session
+        new = [(item_id, spec) for item_id, spec in self._legs.values() if spec.id is None]
+        if new:
+            rows = [spec.row(item_id) for item_id, spec in new]
+            for row in rows:
+                del row["id"]
+            for (_, spec), key in zip(new, insert_rows(s, Leg.__table__, rows), strict=True):
+                spec.id = key
+        fresh = {id(spec) for _, spec in new}
+        changed = [spec.row(item_id) for item_id, spec in self._legs.values()
+                   if id(spec) not in fresh]
+        if changed:
+            s.execute(update(Leg), changed)
+        if self._dropped:
+            s.execute(delete(Leg.__table__).where(Leg.__table__.c.id.in_(self._dropped)))
+        held = {leg.id: leg for leg in s.identity_map.values() if isinstance(leg, Leg)}
+        for row in changed:
+            if row["id"] in held:
+                s.expire(held[row["id"]])
         for leg_id in self._dropped:
-            if leg_id in stored:
-                s.delete(stored[leg_id])
-        s.flush()
-        for spec, leg in new:
-            spec.id = leg.id
+            if leg_id in held:
+                s.expunge(held[leg_id])
         for _, spec in self._legs.values():
             spec.dirty = False
-        self._events, self._legs, self._dropped = [], {}, []

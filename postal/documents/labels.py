@@ -28,7 +28,7 @@ from postal.documents.pdf import (
 )
 
 __all__ = ["FIELDS", "Box", "LabelData", "Layout", "available_layouts", "label_from_dossier",
-           "load_layout", "render_labels", "render_zpl"]
+           "load_layout", "render_labels", "render_zpl", "run_labels"]
 
 MIN_SIZE = 5.5  # pt: smallest text a courier can still read on the doorstep
 CAPTION_SCALE = 0.8
@@ -51,6 +51,11 @@ class LabelData:
     address: str
     dossier_code: str
     cod_amount: int = 0
+
+
+def run_labels(run) -> list[LabelData]:
+    """A delivery run's labels, one per stop in visiting order."""
+    return [label_from_dossier(stop.dossier) for stop in run.stops]
 
 
 def label_from_dossier(dossier, item=None) -> LabelData:

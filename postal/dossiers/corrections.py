@@ -37,7 +37,7 @@ from postal.core import audit
 from postal.core.access import sees_unit
 from postal.core.errors import Conflict, Forbidden, ValidationFailed
 from postal.core.text import checked_reason, clean
-from postal.core.time import TZ, parse_moment
+from postal.core.time import local, parse_moment
 from postal.deadlines.calendar import timeliness as classify
 from postal.models import Dossier, Event, Role, Timeliness, User
 
@@ -74,7 +74,7 @@ def shown(field: str, value: str | None) -> str:
         return "—"
     if field == "timeliness":
         return CLASS_NAMES.get(value, value)
-    return datetime.fromisoformat(value).astimezone(TZ).strftime("%H:%M %d/%m/%Y")
+    return local(value, "%H:%M %d/%m/%Y")
 
 
 def describe(changes: dict) -> str:

@@ -6,16 +6,12 @@ transaction, so a message exists exactly when its change was committed. The work
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
-
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session, scoped_session
 
-from postal.core.time import TZ
+from postal.core.text import money
+from postal.core.time import local
 from postal.models import Dossier, Notification, ReturnMethod, State
-
-logger = logging.getLogger(__name__)
 
 _QUEUED = "postal.outbox.queued"
 KINDS = ("result_ready", "out_for_delivery", "delivered", "delivery_failed")
@@ -98,10 +94,6 @@ def message_for(dossier: Dossier, kind: str, **details) -> Notification | None:
     return Notification(dossier_id=dossier.id, kind=kind, recipient=phone, data=data)
 
 
-def _money(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".") + " đ"
-
-
 def compose(row: Notification, rating_url: str | None = None) -> tuple[str, str]:
     """Subject and text of a message (short: it usually goes out as an SMS)."""
     d = row.data or {}
@@ -114,14 +106,13 @@ def compose(row: Notification, rating_url: str | None = None) -> tuple[str, str]
         return subject, f"{subject}. {tail}"
     if row.kind == "out_for_delivery":
         subject = f"Kết quả hồ sơ {code} đang được giao"
-        cod = f" Vui lòng chuẩn bị {_money(d['cod'])} tiền thu hộ." if d.get("cod") else ""
+        cod = f" Vui lòng chuẩn bị {money(d['cod'])} tiền thu hộ." if d.get("cod") else ""
         return subject, f"Bưu tá đang giao kết quả hồ sơ {code} đến nhà ông/bà hôm nay.{cod}"
     if row.kind == "delivered":
         subject = f"Đã giao kết quả hồ sơ {code}"
         when = ""
         if d.get("returned_at"):
-            when = " lúc " + datetime.fromisoformat(d["returned_at"]).astimezone(TZ).strftime(
-                "%H:%M %d/%m/%Y")
+            when = " lúc " + local(d["returned_at"], "%H:%M %d/%m/%Y")
         text = f"Kết quả hồ sơ {code} đã giao cho {d.get('recipient') or 'người nhận'}{when}."
         if rating_url:
             text += f" Mời ông/bà đánh giá dịch vụ: {rating_url}"

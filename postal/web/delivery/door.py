@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from postal.core.access import dossier_for
 from postal.core.errors import DomainError, NotFound, ValidationFailed
 from postal.core.time import parse_moment
+from postal.custody.door import REASONS, RELATIONS
 from postal.delivery import proof
 from postal.extensions import db
 from postal.http.security import roles_required
@@ -23,8 +24,8 @@ def _door(code: str, error: DomainError | None = None, status: int = 200, tab: s
     dossier = dossier_for(db.session, me(), code)
     stop = proof.open_stop(db.session, dossier)
     return render_template(
-        "delivery/door.html", dossier=dossier, stop=stop, relations=proof.RELATIONS,
-        reasons=proof.REASONS, error=error, form=request.form, tab=tab,
+        "delivery/door.html", dossier=dossier, stop=stop, relations=RELATIONS,
+        reasons=REASONS, error=error, form=request.form, tab=tab,
         max_bytes=current_app.config["PHOTO_MAX_BYTES"]), status
 
 
