@@ -35,6 +35,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
     PUBLIC_RATE_LIMIT = "30 per minute"
+    # failed code-and-phone lookups of one dossier code, from any address (QR tokens are free)
+    PUBLIC_CODE_FAILURES = "10 per hour"
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
     API_TOKEN_HOURS = 12
@@ -52,6 +54,8 @@ class Config:
     SMTP_FROM = "postal@localhost"
     PUBLIC_BASE_URL = ""
     PHOTO_MAX_BYTES = 2 * 1024 * 1024
+    # rows a file import writes per transaction: between two, the counter's intakes get in
+    IMPORT_CHUNK_ROWS = 1000
     # how many reverse proxies (nginx) stand in front: their X-Forwarded-* headers are trusted,
     # so rate limits and the audit log see the citizen's address, not the proxy's
     PROXY_COUNT = 0
@@ -109,6 +113,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", _text),
     "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", _text),
     "PUBLIC_RATE_LIMIT": ("PUBLIC_RATE_LIMIT", _text),
+    "PUBLIC_CODE_FAILURES": ("PUBLIC_CODE_FAILURES", _text),
     "LOGIN_MAX_FAILURES": ("LOGIN_MAX_FAILURES", _int),
     "LOGIN_LOCK_MINUTES": ("LOGIN_LOCK_MINUTES", _int),
     "API_TOKEN_HOURS": ("API_TOKEN_HOURS", _int),
@@ -127,6 +132,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", _text),
     "PROXY_COUNT": ("PROXY_COUNT", _int),
     "PHOTO_MAX_BYTES": ("PHOTO_MAX_BYTES", _int),
+    "IMPORT_CHUNK_ROWS": ("IMPORT_CHUNK_ROWS", _int),
 }
 
 

@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scratch_db import scratch_database
 from sqlalchemy import select, text
 
 from postal import create_app
@@ -80,13 +81,14 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=100_000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        demo_url = args.database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
-        floor_url = args.database_url or f"sqlite:///{Path(tmp) / 'floor.db'}"
-        demo, rows = time_demo(demo_url, args.dossiers)
-        floor = time_floor(floor_url, rows)
-    print(f"demo {args.dossiers} dossiers: {demo:.1f} s (floor core insert {floor:.1f} s, "
-          f"ratio {demo / floor:.1f}x; {len(rows):,} rows)")
+    with scratch_database(args.database_url or "sqlite://"):
+        with tempfile.TemporaryDirectory() as tmp:
+            demo_url = args.database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
+            floor_url = args.database_url or f"sqlite:///{Path(tmp) / 'floor.db'}"
+            demo, rows = time_demo(demo_url, args.dossiers)
+            floor = time_floor(floor_url, rows)
+        print(f"demo {args.dossiers} dossiers: {demo:.1f} s (floor core insert {floor:.1f} s, "
+              f"ratio {demo / floor:.1f}x; {len(rows):,} rows)")
 
 
 if __name__ == "__main__":

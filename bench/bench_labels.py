@@ -12,7 +12,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from documents_factories import make_dossier, units  # noqa: E402
+from factories import paper_dossier, units  # noqa: E402
 
 from postal.documents.labels import label_from_dossier, load_layout, render_labels  # noqa: E402
 
@@ -47,7 +47,7 @@ def floor_pdf(numbers):
 def main():
     """Print one line: labels time, floor time, ratio, pages and size."""
     unit_map = units()
-    labels = [label_from_dossier(make_dossier(seq=i, serial=i, unit_map=unit_map))
+    labels = [label_from_dossier(paper_dossier(seq=i, serial=i, unit_map=unit_map))
               for i in range(1, LABELS + 1)]
     layout = load_layout(LAYOUT)
     render_labels(labels[:4], layout)  # fonts registered, caches warm

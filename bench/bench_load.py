@@ -30,6 +30,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from scratch_db import scratch_database
 from sqlalchemy import create_engine, insert, text
 
 from postal import ROOT, create_app
@@ -202,65 +203,66 @@ def main() -> None:
     args = parser.parse_args()
     scratch = tempfile.TemporaryDirectory(prefix="postal-load-")
     url = args.database_url or f"sqlite:///{Path(scratch.name) / 'load.db'}"
-    backend = url.split(":", 1)[0].split("+", 1)[0]
-    print(f"preparing {args.dossiers} dossiers on {backend}…", flush=True)
-    data = prepare(url, args.dossiers)
-    lookups, items = data["lookups"], data["items"]
-    env = {"DATABASE_URL": url, "SECRET_KEY": SECRET, "POSTAL_ENV": "development",
-           "PUBLIC_RATE_LIMIT": "100000000 per minute"}
-    limits = {"clients": args.clients, "seconds": args.seconds,
-              "max_requests": args.max_requests}
-    results = {}
+    with scratch_database(url):
+        backend = url.split(":", 1)[0].split("+", 1)[0]
+        print(f"preparing {args.dossiers} dossiers on {backend}…", flush=True)
+        data = prepare(url, args.dossiers)
+        lookups, items = data["lookups"], data["items"]
+        env = {"DATABASE_URL": url, "SECRET_KEY": SECRET, "POSTAL_ENV": "development",
+               "PUBLIC_RATE_LIMIT": "100000000 per minute"}
+        limits = {"clients": args.clients, "seconds": args.seconds,
+                  "max_requests": args.max_requests}
+        results = {}
 
-    bare, port = serve("bare_app:app", env, ["--pythonpath", str(ROOT / "bench")])
-    try:
-        results["floor: bare Flask GET /"] = drive(
-            port, lambda n: ("GET", "/", None, {}), **limits)
-    finally:
-        stop(bare)
+        bare, port = serve("bare_app:app", env, ["--pythonpath", str(ROOT / "bench")])
+        try:
+            results["floor: bare Flask GET /"] = drive(
+                port, lambda n: ("GET", "/", None, {}), **limits)
+        finally:
+            stop(bare)
 
-    app, port = serve("wsgi:app", env, [])
-    try:
-        def page(n):
-            token = lookups[(n * 7919) % len(lookups)][0]
-            return "GET", f"/public/status?token={token}", None, {}
+        app, port = serve("wsgi:app", env, [])
+        try:
+            def page(n):
+                token = lookups[(n * 7919) % len(lookups)][0]
+                return "GET", f"/public/status?token={token}", None, {}
 
-        def api(n):
-            _, code, last4 = lookups[(n * 7919) % len(lookups)]
-            return ("GET", f"/api/v1/public/status?code={code}&phone_last4={last4}", None,
-                    {"Accept": "application/json"})
+            def api(n):
+                _, code, last4 = lookups[(n * 7919) % len(lookups)]
+                return ("GET", f"/api/v1/public/status?code={code}&phone_last4={last4}", None,
+                        {"Accept": "application/json"})
 
-        def scans(n):
-            start = (n * SCANS_PER_REQUEST) % len(items)
-            at = datetime.now(UTC).isoformat()
-            batch = [{"id": str(uuid.uuid4()), "barcode": items[(start + k) % len(items)],
-                      "event": "pickup", "at": at, "unit_code": data["centre"]}
-                     for k in range(SCANS_PER_REQUEST)]
-            return ("POST", "/api/v1/scans", json.dumps(batch),
-                    {"Content-Type": "application/json",
-                     "Authorization": f"Bearer {data['courier_token']}"})
+            def scans(n):
+                start = (n * SCANS_PER_REQUEST) % len(items)
+                at = datetime.now(UTC).isoformat()
+                batch = [{"id": str(uuid.uuid4()), "barcode": items[(start + k) % len(items)],
+                          "event": "pickup", "at": at, "unit_code": data["centre"]}
+                         for k in range(SCANS_PER_REQUEST)]
+                return ("POST", "/api/v1/scans", json.dumps(batch),
+                        {"Content-Type": "application/json",
+                         "Authorization": f"Bearer {data['courier_token']}"})
 
-        results["public status page (QR token)"] = drive(port, page, **limits)
-        results["GET /api/v1/public/status (code + phone)"] = drive(port, api, **limits)
-        results[f"POST /api/v1/scans ({SCANS_PER_REQUEST} pickups a request)"] = drive(
-            port, scans, **limits)
-    finally:
-        stop(app)
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        stored = conn.execute(text("SELECT count(*) FROM event WHERE kind = 'pickup'")).scalar()
-    engine.dispose()
-    scratch.cleanup()
+            results["public status page (QR token)"] = drive(port, page, **limits)
+            results["GET /api/v1/public/status (code + phone)"] = drive(port, api, **limits)
+            results[f"POST /api/v1/scans ({SCANS_PER_REQUEST} pickups a request)"] = drive(
+                port, scans, **limits)
+        finally:
+            stop(app)
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM event WHERE kind = 'pickup'")).scalar()
+        engine.dispose()
+        scratch.cleanup()
 
-    print(f"\ngunicorn -w 2 -k gthread --threads 4, {args.clients} clients on loopback, "
-          f"{backend}, {os.cpu_count()} CPUs\n")
-    print(f"| {'route':<45} | req | req/s | p50 ms | p95 ms | p99 ms | statuses |")
-    print(f"|{'-' * 47}|-----|-------|--------|--------|--------|----------|")
-    for name, r in results.items():
-        print(f"| {name:<45} | {r['requests']} | {r['rps']} | {r['p50_ms']} | {r['p95_ms']} "
-              f"| {r['p99_ms']} | {r['statuses']} |")
-    print(f"\npickup events stored by the scans phase: {stored} "
-          f"({SCANS_PER_REQUEST} sent a request; an item already held is refused, not stored)")
+        print(f"\ngunicorn -w 2 -k gthread --threads 4, {args.clients} clients on loopback, "
+              f"{backend}, {os.cpu_count()} CPUs\n")
+        print(f"| {'route':<45} | req | req/s | p50 ms | p95 ms | p99 ms | statuses |")
+        print(f"|{'-' * 47}|-----|-------|--------|--------|--------|----------|")
+        for name, r in results.items():
+            print(f"| {name:<45} | {r['requests']} | {r['rps']} | {r['p50_ms']} | {r['p95_ms']} "
+                  f"| {r['p99_ms']} | {r['statuses']} |")
+        print(f"\npickup events stored by the scans phase: {stored} "
+              f"({SCANS_PER_REQUEST} sent a request; an item already held is refused, not stored)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from documents_factories import make_dossier  # noqa: E402
+from factories import paper_dossier  # noqa: E402
 
 from postal.documents.pdf import FONT, qr_modules, register_fonts  # noqa: E402
 from postal.documents.receipt import render_receipt  # noqa: E402
@@ -46,7 +46,7 @@ def floor_page(lines, code):
 def main():
     """Print one line: median receipt time, the floor's, their ratio, and the QR's share."""
     register_fonts()
-    dossier = make_dossier()
+    dossier = paper_dossier()
     pdf = render_receipt(dossier, page="A4", public_url=URL.format(0))
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf,
                           capture_output=True, check=True).stdout.decode()

@@ -16,6 +16,7 @@ import sys
 import time
 from datetime import date, datetime, timedelta
 
+from scratch_db import scratch_database
 from sqlalchemy import func, insert, select, text
 
 from postal import create_app
@@ -165,27 +166,28 @@ def main() -> None:
     parser.add_argument("--url", default="sqlite:////tmp/bench-report.db")
     parser.add_argument("--dossiers", type=int, default=1_000_000)
     args = parser.parse_args()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url})
-    with app.app_context():
-        db.create_all()
-        session = db.session
-        count = session.scalar(select(func.count()).select_from(Dossier))
-        if count < args.dossiers:
-            print(f"generating {args.dossiers - count:,} dossiers…", file=sys.stderr)
-            generate(session, args.dossiers)
-        province = session.scalar(select(OrgUnit).where(OrgUnit.code == "42"))
-        dialect = db.engine.dialect.name
-        total = session.scalar(select(func.count()).select_from(Dossier))
-        periods = [("a month", date(2025, 5, 1), date(2025, 5, 31)),
-                   ("a year", date(2024, 1, 1), date(2024, 12, 31)),
-                   ("all history", date(2023, 1, 1), date(2025, 12, 31))]
-        for label, date_from, date_to in periods:
-            report = best_of(lambda f=date_from, t=date_to: metrics.summary(
-                session, province, f, t))
-            floor = best_of(lambda f=date_from, t=date_to: floor_query(session, province, f, t))
-            print(f"{dialect}: report over {total:,} dossiers, {label} ({date_from}..{date_to}),"
-                  f" province subtree: {report:.3f} s (floor GROUP BY {floor:.3f} s,"
-                  f" ratio {report / floor:.1f}x)")
+    with scratch_database(args.url):
+        app = create_app({"SQLALCHEMY_DATABASE_URI": args.url})
+        with app.app_context():
+            db.create_all()
+            session = db.session
+            count = session.scalar(select(func.count()).select_from(Dossier))
+            if count < args.dossiers:
+                print(f"generating {args.dossiers - count:,} dossiers…", file=sys.stderr)
+                generate(session, args.dossiers)
+            province = session.scalar(select(OrgUnit).where(OrgUnit.code == "42"))
+            dialect = db.engine.dialect.name
+            total = session.scalar(select(func.count()).select_from(Dossier))
+            periods = [("a month", date(2025, 5, 1), date(2025, 5, 31)),
+                       ("a year", date(2024, 1, 1), date(2024, 12, 31)),
+                       ("all history", date(2023, 1, 1), date(2025, 12, 31))]
+            for label, date_from, date_to in periods:
+                report = best_of(lambda f=date_from, t=date_to: metrics.summary(
+                    session, province, f, t))
+                floor = best_of(lambda f=date_from, t=date_to: floor_query(session, province, f, t))
+                print(f"{dialect}: report over {total:,} dossiers, {label} "
+                      f"({date_from}..{date_to}), province subtree: {report:.3f} s "
+                      f"(floor GROUP BY {floor:.3f} s, ratio {report / floor:.1f}x)")
 
 
 if __name__ == "__main__":

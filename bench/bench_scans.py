@@ -7,7 +7,8 @@ bare SQLAlchemy core, 500 a transaction. Goal: at least 2,000 events/s through t
 
 The database is wiped before each of REPEATS rounds; the fastest round counts (noise only ever
 adds time). Run: python bench/bench_scans.py [DATABASE_URL]
-(default postgresql+psycopg://postgres@127.0.0.1:5432/test_custody).
+(default postgresql+psycopg://postgres@127.0.0.1:5432/bench_scans, created for the run and
+dropped after it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from scratch_db import scratch_database
 from sqlalchemy import create_engine, delete, insert, text
 
 from postal import create_app
@@ -30,7 +32,7 @@ from postal.extensions import db
 from postal.models import Applicant, Dossier, Event, Item, UnitKind
 
 URL = sys.argv[1] if len(sys.argv) > 1 else \
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test_custody"
+    "postgresql+psycopg://postgres@127.0.0.1:5432/bench_scans"
 FOLDERS = 5_000
 BATCH = 500
 PASSWORD = "bench-password-1"
@@ -160,7 +162,8 @@ def one_round() -> tuple[float, float, int, int]:
 
 
 def main() -> None:
-    rounds = [one_round() for _ in range(REPEATS)]
+    with scratch_database(URL):
+        rounds = [one_round() for _ in range(REPEATS)]
     app_s, floor_s = min(r[0] for r in rounds), min(r[1] for r in rounds)
     total, requests = rounds[0][2], rounds[0][3]
     print(f"scans: {total} events in {requests} batches of {BATCH} through POST /api/v1/scans "

@@ -27,7 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     from postal.core import db as db_rules
     from postal.core.time import TZ
     from postal.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from postal.http import errors, i18n, security, transactions
+    from postal.http import bodies, errors, i18n, security, transactions
 
     settings = settings_module.load(config)
     app = APIFlask(
@@ -69,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     errors.install_api_errors(app)
+    bodies.init_app(app)  # after CSRF: a page's deep body without a token stays a 400
     transactions.init_app(app)
 
     from postal.api import register_api

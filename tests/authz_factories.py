@@ -23,7 +23,7 @@ from postal.models import (
     UnitKind,
     User,
 )
-from tests.public_factories import make_dossier
+from tests.factories import make_dossier
 
 ROLES = tuple(r.value for r in Role)
 # sessions are set directly in the tests: no password is ever checked, so no slow hashing

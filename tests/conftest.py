@@ -20,7 +20,8 @@ from postal.core import accounts
 from postal.core.reference import add_unit
 from postal.dossiers.catalogue import upsert_procedure
 from postal.extensions import db
-from postal.models import OrgUnit, UnitKind
+from postal.http.security import session_for
+from postal.models import OrgUnit, UnitKind, User
 
 # the browser fixtures, defined once so the session's Chromium is launched once
 from tests.browser_support import browser, browser_page, live_server  # noqa: E402,F401
@@ -188,8 +189,8 @@ def make_procedure(app, agency):
 
 
 @pytest.fixture
-def login(client):
-    """Log `user` in through the real login form (CSRF token included)."""
+def login_form(client):
+    """Log `user` in through the real login form (CSRF token included); its response."""
 
     def do(user, password=PASSWORD):
         page = client.get("/login")
@@ -197,6 +198,20 @@ def login(client):
         token = token.split('"')[0]
         return client.post("/login", data={"username": user.username, "password": password,
                                            "csrf_token": token})
+
+    return do
+
+
+@pytest.fixture
+def login(client):
+    """Log `user` in without the form: the session cookie the login page would have set (the
+    form itself is tested in test_accounts.py with `login_form`)."""
+
+    def do(user):
+        values = session_for(db.session, db.session.get(User, user.id))
+        db.session.commit()
+        with client.session_transaction() as session:
+            session.update(values)
 
     return do
 

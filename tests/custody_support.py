@@ -82,6 +82,17 @@ class World:
         db.session.flush()
         return dossier
 
+    def at_agency(self, dossier: Dossier, when: datetime | None = None) -> Dossier:
+        """The dossier's folder handed to its agency, the officer scanning it in (what the
+        transfer does before any decision): a real handover scan."""
+        from postal.custody import record_batch
+
+        when = when or dossier.received_at + timedelta(hours=1)
+        [done] = record_batch(db.session, self.officer,
+                              [scan(self.folder(dossier).number, "handover", when)], NOW)
+        assert done.status == "accepted", done
+        return dossier
+
     @staticmethod
     def folder(dossier: Dossier) -> Item:
         return next(i for i in dossier.items if i.kind == ItemKind.FOLDER)

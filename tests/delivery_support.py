@@ -86,6 +86,7 @@ class Town:
     procedure: object
     wards: list = field(default_factory=list)  # communes of Hà Tĩnh, the first two with coords
     other_courier: object = None  # at another centre
+    officer: object = None  # of the agency that decides the town's dossiers
 
     def dossier(self, *, state=State.AWAITING_RETURN, return_method=ReturnMethod.HOME,
                 ward=None, street="12 Nguyễn Du", name="Nguyễn Thị Hồng Nhung",
@@ -145,7 +146,8 @@ def town(app, centre, agency, make_unit, make_user, make_procedure) -> Town:
              courier2=make_user("courier", username="courier2"),
              manager=make_user("manager", username="manager1"), procedure=make_procedure(),
              wards=list(wards), other_courier=make_user("courier", unit=other,
-                                                        username="courier9"))
+                                                        username="courier9"),
+             officer=make_user("agency", unit=agency, username="officer1"))
     db.session.commit()
     return t
 

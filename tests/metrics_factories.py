@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import select
 
 from postal.core.time import TZ
-from postal.deadlines.calendar import timeliness
 from postal.dossiers.lifecycle import State
 from postal.extensions import db
-from postal.models import Applicant, Dossier, OrgUnit, UnitKind
+from postal.models import OrgUnit, UnitKind
+from tests import factories
 
 WEEK = ("2025-03-03", "2025-03-09")
 
@@ -20,25 +19,11 @@ def L(month, day, hour=9, minute=0, second=0):  # noqa: N802 - reads as a local 
     return datetime(2025, month, day, hour, minute, second, tzinfo=TZ)
 
 
-def make_dossier(unit, procedure, code, *, received, due=None, resolved=None, returned=None,
-                 via="counter", closed=None, state=None, paused=None, resumed=None, rating=None,
-                 rated=None, channel="counter", attempts=0):
-    applicant = Applicant(full_name=f"Người nộp {code}", phone="0905123456", search_key=code)
-    if state is None:
-        state = (State.RETURNED if returned else State.WITHDRAWN if closed
-                 else State.AWAITING_RETURN if resolved
-                 else State.WAITING_SUPPLEMENT if paused and not resumed else State.PROCESSING)
-    dossier = Dossier(
-        code=code, token=secrets.token_urlsafe(16), unit_id=unit.id, procedure_id=procedure.id,
-        agency_id=procedure.agency_id, applicant=applicant, state=state, channel=channel,
-        return_method=via, received_at=received, due_at=due, resolved_at=resolved,
-        timeliness=timeliness(resolved, due) if resolved else None, returned_at=returned,
-        returned_via=via if returned else None, closed_at=closed, paused_at=paused,
-        resumed_at=resumed, rating=rating, rated_at=rated, delivery_attempts=attempts,
-        documents=[], missing_documents=[],
-    )
-    db.session.add(dossier)
-    return dossier
+def make_dossier(unit, procedure, code, **kw):
+    """The week's dossiers: no folder, no event, one flush for all (tests/factories.py)."""
+    kw.setdefault("received", None)
+    kw.setdefault("due", None)
+    return factories.make_dossier(unit, procedure, code, with_items=False, commit=False, **kw)
 
 
 def build_week(unit, child, other, procedure):
@@ -51,7 +36,7 @@ def build_week(unit, child, other, procedure):
     m(unit, procedure, "D04", received=L(3, 3, 8), due=L(3, 5, 17),
       resolved=L(3, 5, 17, 0, 1))  # one second late
     m(unit, procedure, "D05", received=L(3, 3), due=L(3, 7, 17), resolved=L(3, 4, 10),
-      returned=L(3, 6, 15), via="home", attempts=2, rating=5, rated=L(3, 6, 16),
+      returned=L(3, 6, 15), return_method="home", attempts=2, rating=5, rated=L(3, 6, 16),
       channel="home_pickup")  # delivered home at the second attempt
     m(unit, procedure, "D06", received=L(3, 4), due=L(3, 6, 17), resolved=L(3, 4, 15),
       returned=L(3, 5), rating=1, rated=L(3, 5))
@@ -69,7 +54,7 @@ def build_week(unit, child, other, procedure):
     m(other, procedure, "D15", received=L(3, 4), due=L(3, 6, 17))
     m(child, procedure, "D16", received=L(3, 4), due=L(3, 6, 17))
     m(unit, procedure, "D18", received=L(2, 26), due=L(3, 3, 17), resolved=L(3, 3),
-      returned=L(3, 4), via="home", rating=2, rated=L(3, 8))
+      returned=L(3, 4), return_method="home", rating=2, rated=L(3, 8))
     m(unit, procedure, "D19", received=L(3, 6), due=L(3, 10, 17), resolved=L(3, 7),
       returned=L(3, 7, 15), rating=4, rated=L(3, 9, 23))
     m(unit, procedure, "D20", received=L(3, 6), due=L(3, 7, 17), resolved=L(3, 6, 15),

@@ -18,9 +18,9 @@ HOMES = {
 
 
 @pytest.mark.parametrize("role", list(HOMES))
-def test_each_role_lands_on_its_home_page(client, make_user, login, role):
+def test_each_role_lands_on_its_home_page(client, make_user, login_form, role):
     user = make_user(role)
-    response = login(user)
+    response = login_form(user)
     assert response.status_code == 302
     assert client.get("/").headers["Location"].endswith(HOMES[role])
     page = client.get(HOMES[role])
@@ -28,9 +28,9 @@ def test_each_role_lands_on_its_home_page(client, make_user, login, role):
     assert 'id="home-title"' in page.get_data(as_text=True)
 
 
-def test_wrong_password_is_refused_and_counted(client, make_user, login):
+def test_wrong_password_is_refused_and_counted(client, make_user, login_form):
     user = make_user("clerk")
-    response = login(user, password="wrong-password")
+    response = login_form(user, password="wrong-password")
     assert response.status_code == 401
     assert "Sai tên đăng nhập hoặc mật khẩu" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -38,22 +38,22 @@ def test_wrong_password_is_refused_and_counted(client, make_user, login):
     assert client.get("/counter/").status_code == 302  # still not logged in
 
 
-def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client, login):
+def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client, login_form):
     class Ghost:
         username = "nobody-here"
 
-    response = login(Ghost())
+    response = login_form(Ghost())
     assert response.status_code == 401
     assert "Sai tên đăng nhập hoặc mật khẩu" in response.get_data(as_text=True)
 
 
 def test_account_locks_after_repeated_failures_even_with_the_right_password(
-    client, make_user, login, app
+    client, make_user, login_form, app
 ):
     user = make_user("clerk")
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        login(user, password="nope-nope")
-    response = login(user)
+        login_form(user, password="nope-nope")
+    response = login_form(user)
     assert response.status_code == 423
     assert client.get("/counter/").status_code == 302
 
@@ -183,7 +183,7 @@ def test_duplicate_username_and_short_password_are_refused(make_user, centre):
     user = make_user("clerk")
     with pytest.raises(Conflict):
         accounts.create_user(db.session, user.username, PASSWORD, "clerk", centre)
-    with pytest.raises(ValidationFailed, match="at least 8"):
+    with pytest.raises(ValidationFailed, match="at least 10"):
         accounts.create_user(db.session, "newbie", "short", "clerk", centre)
 
 

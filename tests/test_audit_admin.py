@@ -13,7 +13,7 @@ from postal.dossiers import corrections
 from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import AuditEntry
-from tests.public_factories import local, make_dossier
+from tests.factories import local, make_dossier
 
 
 @pytest.fixture
@@ -43,8 +43,8 @@ def shown(response) -> list[str]:
     return re.findall(r'<tr data-action="([a-z_]+)">', response.get_data(as_text=True))
 
 
-def test_an_administrator_sees_the_log_newest_first(client, login, admin, log):
-    login(admin)
+def test_an_administrator_sees_the_log_newest_first(client, login_form, admin, log):
+    login_form(admin)
     response = client.get("/admin/audit/")
     assert response.status_code == 200
     actions = shown(response)

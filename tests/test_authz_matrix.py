@@ -23,6 +23,7 @@ import pytest
 from flask import url_for
 
 from postal.extensions import db
+from postal.http.security import session_for
 from tests.authz_factories import ROLES, Side, World, build_world
 from tests.conftest import csrf_from
 
@@ -77,6 +78,7 @@ ACCESS: dict[str, Access] = {
     "public.status": Access(PUBLIC),
     "api_public.status": Access(PUBLIC),
     "api_auth.token": Access(PUBLIC),
+    "api_auth.logout": Access(ANY),  # revokes the bearer token it carries
     "openapi.spec": Access(PUBLIC),
     "static": Access(PUBLIC, lambda s, w: {"filename": "app.css"}),
     # any logged-in user
@@ -112,10 +114,13 @@ ACCESS: dict[str, Access] = {
     # the agency's decisions
     "agency.index": Access(("agency",)),
     "agency.dossier": scoped(("agency", "clerk"), dossier),
-    "agency.decide": scoped(("agency", "clerk"), lambda s, w: {"code": s.dossier,
-                                                              "action": "result"}),
+    # a clerk records a result only for a dossier its own unit decides: not this one
+    "agency.decide": Access(("agency", "clerk"), lambda s, w: {"code": s.dossier,
+                                                              "action": "result"},
+                            scoped=True, refused=("clerk",)),
     "agency.apology": scoped(("agency", "clerk", "manager"), dossier),
-    "api_decisions.result": scoped(("agency", "clerk"), dossier),
+    "api_decisions.result": Access(("agency", "clerk"), dossier, scoped=True,
+                                   refused=("clerk",)),
     "api_decisions.supplement": scoped(("agency",), dossier),
     "api_decisions.supplement_received": scoped(("agency", "clerk"), dossier),
     "api_decisions.extend": scoped(("agency",), dossier),
@@ -204,6 +209,7 @@ ACCESS: dict[str, Access] = {
     "office.import_upload": Access(("manager",)),
     "office.import_job": Access(("manager",), lambda s, w: {"job_id": "no-such-job"}),
     "office.import_status": Access(("manager",), lambda s, w: {"job_id": "no-such-job"}),
+    "office.import_confirm": Access((), lambda s, w: {"job_id": "no-such-job"}),  # admins
     "api_reports.summary": Access(("manager",)),
     "api_corrections.period_corrections": Access(("manager",)),
     "api_corrections.correct": scoped(("manager",), dossier),
@@ -236,9 +242,10 @@ class Asker:
         for who in (None, *ROLES):
             client = app.test_client()
             if who is not None:
+                cookie = session_for(db.session, world.users[who])
+                db.session.commit()
                 with client.session_transaction() as session:
-                    session["_user_id"] = world.users[who].get_id()
-                    session["_fresh"] = True
+                    session.update(cookie)
             self.clients[who] = client
             self.csrf[who] = csrf_from(client.get("/public/status" if who else "/login"))
 

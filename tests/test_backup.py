@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from postal import create_app
 from postal.extensions import db
 from postal.models import Dossier, OrgUnit, Procedure, UnitKind
-from tests.public_factories import make_dossier
+from tests.factories import make_dossier
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import Dossier, Timeliness
 from tests.conftest import PASSWORD
-from tests.public_factories import local, make_dossier
+from tests.factories import local, make_dossier
 
 pytestmark = pytest.mark.browser
 

@@ -18,8 +18,8 @@ from postal.extensions import db
 from postal.models import AuditEntry, Dossier, Event, Timeliness, UnitKind
 from postal.reporting import closing, metrics
 from tests.conftest import csrf_from
-from tests.documents_factories import pdf_text
-from tests.public_factories import local, make_dossier
+from tests.documents_support import pdf_text
+from tests.factories import local, make_dossier
 
 NOW = local(4, 2, 10)
 

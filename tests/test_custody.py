@@ -70,7 +70,7 @@ def test_the_whole_path_counter_agency_counter_citizen(world):
 
 def test_home_delivery_counts_attempts_and_ends_returned_home(world):
     w = world
-    d = w.dossier(return_method=ReturnMethod.HOME)
+    d = w.at_agency(w.dossier(return_method=ReturnMethod.HOME))
     result = decisions.mark_result_ready(db.session, w.officer, d, now=at(8, 14))
     number = result.number
     _ok(record_batch(db.session, w.courier, [
@@ -164,13 +164,14 @@ def test_bad_events_are_refused_one_by_one_and_write_nothing(world):
 
 def test_a_scan_after_the_return_is_refused_as_already_delivered(world):
     w = world
-    d = w.dossier()
-    result = decisions.mark_result_ready(db.session, w.clerk, d, now=at(8, 9))
-    _ok(record_batch(db.session, w.clerk, [scan(result.number, "collected", at(8, 10))], NOW))
+    d = w.at_agency(w.dossier())
+    result = decisions.mark_result_ready(db.session, w.officer, d, now=at(8, 9))
+    _ok(record_batch(db.session, w.clerk, [scan(result.number, "collected", at(8, 10),
+                                                recipient="Nguyễn Thị Hồng Nhung")], NOW))
     late = record_batch(db.session, w.courier, [scan(result.number, "pickup", at(8, 11))], NOW)
     assert late[0].error == "already_delivered"
-    again = record_batch(db.session, w.clerk, [scan(result.number, "collected", at(8, 9, 30))],
-                         NOW)
+    again = record_batch(db.session, w.clerk, [scan(result.number, "collected", at(8, 9, 30),
+                                                    recipient="Nguyễn Thị Hồng Nhung")], NOW)
     assert again[0].error == "already_delivered"
     assert d.state == State.RETURNED
 
@@ -193,7 +194,7 @@ def _history(w):
     d1, d2, d3, d4 = (w.dossier(return_method=ReturnMethod.HOME if i == 0 else
                                 ReturnMethod.COUNTER) for i in range(4))
     elsewhere = w.dossier(unit=w.other_centre)
-    r1 = decisions.mark_result_ready(db.session, w.officer, d1, now=at(9, 13)).number
+    r1 = decisions.mark_result_ready(db.session, w.officer, w.at_agency(d1), now=at(9, 13)).number
     f2, f3 = w.folder(d2).number, w.folder(d3).number
     m = build_manifest(db.session, w.clerk, to_unit_code=w.agency.code,
                        barcodes=[f3, d4.code], now=at(8, 8))
@@ -346,7 +347,7 @@ def test_results_come_back_on_a_manifest(world):
     from postal.custody import manifests
 
     w = world
-    dossiers = [w.dossier() for _ in range(3)]
+    dossiers = [w.at_agency(w.dossier()) for _ in range(3)]
     for d in dossiers:
         decisions.mark_result_ready(db.session, w.officer, d, now=at(9, 10))
     m = manifests.build_manifest(db.session, w.officer, to_unit_code=w.centre.code,

@@ -6,21 +6,8 @@ import unicodedata
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from documents_factories import (
-    DOCUMENTS,
-    DUE,
-    NAME,
-    RECEIVED,
-    WARD,
-    fonts,
-    make_dossier,
-    make_manifest,
-    nfd,
-    page_count,
-    pages_text,
-    pdf_text,
-    scan,
-)
+from documents_support import fonts, nfd, page_count, pages_text, pdf_text, scan
+from factories import DOCUMENTS, DUE, NAME, RECEIVED, WARD, paper_dossier, paper_manifest
 from sqlalchemy import select
 
 from postal.core.codes import is_valid_s10, make_s10
@@ -92,7 +79,7 @@ def test_code128_refuses_non_ascii_and_boxes_too_narrow_for_its_bars():
 # --- receipt --------------------------------------------------------------------------------
 
 def test_a4_receipt_has_both_copies_on_one_page_with_code_and_qr_that_scan():
-    document = render_receipt(make_dossier(), page="A4", public_url=URL)
+    document = render_receipt(paper_dossier(), page="A4", public_url=URL)
     assert page_count(document) == 1
     assert scan(document) == [{"code128": [CODE, CODE], "qr": [URL, URL]}]
     text = pdf_text(document)
@@ -100,8 +87,38 @@ def test_a4_receipt_has_both_copies_on_one_page_with_code_and_qr_that_scan():
     assert_names_the_applicant(document)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_the_receipt_qr_scans_at_200_dpi_with_zxing_and_zbar(seed):
+    """The QR code is encoded with one fixed mask (pdf.QR_MASK): every printed receipt must
+    still scan with both common decoders at an office printer's resolution."""
+    import random
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    rng = random.Random(seed)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    url = "https://motcua.example.vn/public/status?token=" + "".join(
+        rng.choice(alphabet) for _ in range(22))
+    document = render_receipt(paper_dossier(seq=seed + 1), page="A5", public_url=url)
+    assert scan(document, dpi=200)[0]["qr"] == [url]
+    assert shutil.which("zbarimg"), "zbar-tools (zbarimg) is needed: .ci/test installs it"
+    folder = Path(tempfile.mkdtemp(prefix="postal-zbar-"))
+    try:
+        (folder / "r.pdf").write_bytes(document)
+        subprocess.run(["pdftoppm", "-r", "200", "-gray", "-png", "-f", "1", "-l", "1",
+                        str(folder / "r.pdf"), str(folder / "p")], check=True)
+        [page] = folder.glob("p*.png")
+        found = subprocess.run(["zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable",
+                                str(page)], capture_output=True, text=True).stdout.split()
+    finally:
+        shutil.rmtree(folder)
+    assert url in found
+
+
 def test_a5_receipt_puts_each_copy_on_its_own_page():
-    document = render_receipt(make_dossier(), page="A5", public_url=URL)
+    document = render_receipt(paper_dossier(), page="A5", public_url=URL)
     assert scan(document) == [{"code128": [CODE], "qr": [URL]}] * 2
     first, second = pages_text(document)
     assert "Liên 1" in first and "Liên 2" not in first
@@ -110,7 +127,7 @@ def test_a5_receipt_puts_each_copy_on_its_own_page():
 
 
 def test_receipt_states_the_facts_of_the_appointment():
-    dossier = make_dossier()
+    dossier = paper_dossier()
     text = pdf_text(render_receipt(dossier, public_url=URL))
     folder = dossier.items[0].number
     assert is_valid_s10(folder) and folder in text
@@ -126,27 +143,27 @@ def test_receipt_states_the_facts_of_the_appointment():
 
 
 def test_checklist_entries_may_be_plain_names():
-    dossier = make_dossier(documents=["Tờ khai đăng ký", {"id": "d9", "required": True}])
+    dossier = paper_dossier(documents=["Tờ khai đăng ký", {"id": "d9", "required": True}])
     text = pdf_text(render_receipt(dossier, public_url=URL))
     assert "1. Tờ khai đăng ký" in text and "2. d9" in text
 
 
 def test_counter_return_names_the_counter_not_a_home_address():
-    dossier = make_dossier(return_method=ReturnMethod.COUNTER)
+    dossier = paper_dossier(return_method=ReturnMethod.COUNTER)
     text = pdf_text(render_receipt(dossier, public_url=URL))
     assert "Tại Bộ phận Một cửa" in text
     assert "Trả tại nhà" not in text
 
 
 def test_decomposed_input_is_printed_composed():
-    document = render_receipt(make_dossier(name=nfd(NAME)), public_url=URL)
+    document = render_receipt(paper_dossier(name=nfd(NAME)), public_url=URL)
     text = pdf_text(document)
     assert NAME in text
     assert nfd(NAME) not in text
 
 
 def test_every_font_in_the_pdf_is_the_embedded_dejavu():
-    table = fonts(render_receipt(make_dossier(), public_url=URL)).splitlines()[2:]
+    table = fonts(render_receipt(paper_dossier(), public_url=URL)).splitlines()[2:]
     assert table
     for row in table:
         name, *_ = row.split()
@@ -156,7 +173,7 @@ def test_every_font_in_the_pdf_is_the_embedded_dejavu():
 def test_a_checklist_too_long_for_the_receipt_is_printed_in_full_on_an_annex():
     documents = [{"id": f"d{i}", "name": f"Giấy tờ kèm theo số {i}", "required": True}
                  for i in range(1, 41)]
-    document = render_receipt(make_dossier(documents=documents), page="A4", public_url=URL)
+    document = render_receipt(paper_dossier(documents=documents), page="A4", public_url=URL)
     assert page_count(document) == 2
     receipt, annex = pages_text(document)
     assert "xem danh mục kèm theo" in receipt
@@ -167,13 +184,13 @@ def test_a_checklist_too_long_for_the_receipt_is_printed_in_full_on_an_annex():
 
 def test_receipt_refuses_an_unknown_page_size():
     with pytest.raises(ValueError, match="A4"):
-        render_receipt(make_dossier(), page="Letter", public_url=URL)
+        render_receipt(paper_dossier(), page="Letter", public_url=URL)
 
 
 # --- supplement and refusal slips -------------------------------------------------------------
 
 def test_supplement_slip_for_a_dossier_not_accepted_shows_the_intake_id_and_no_barcode():
-    dossier = make_dossier(accepted=False)
+    dossier = paper_dossier(accepted=False)
     dossier.missing_documents = [DOCUMENTS[0], "Bản sao giấy khai sinh"]
     dossier.reason = "Tờ khai chưa có chữ ký của người yêu cầu."
     document = render_supplement_slip(dossier, public_url=URL)
@@ -187,13 +204,13 @@ def test_supplement_slip_for_a_dossier_not_accepted_shows_the_intake_id_and_no_b
 
 
 def test_supplement_slip_without_url_has_no_qr_and_an_accepted_one_keeps_its_barcode():
-    dossier = make_dossier()
+    dossier = paper_dossier()
     dossier.missing_documents = ["Bản sao giấy khai sinh"]
     assert scan(render_supplement_slip(dossier)) == [{"code128": [CODE]}]
 
 
 def test_refusal_slip_gives_the_reason():
-    dossier = make_dossier(accepted=False)
+    dossier = paper_dossier(accepted=False)
     dossier.reason = "Thủ tục không thuộc thẩm quyền giải quyết của tỉnh."
     document = render_refusal_slip(dossier)
     text = pdf_text(document)
@@ -207,7 +224,7 @@ def test_refusal_slip_gives_the_reason():
 
 @pytest.mark.parametrize("page", ["A6", "62mm"])
 def test_folder_sticker_scans_to_a_valid_s10_number(page):
-    dossier = make_dossier(serial=47312482)
+    dossier = paper_dossier(serial=47312482)
     item = dossier.items[0]
     document = render_folder_sticker(item, page=page)
     (found,) = scan(document, dpi=400)
@@ -219,13 +236,13 @@ def test_folder_sticker_scans_to_a_valid_s10_number(page):
 
 def test_folder_sticker_refuses_an_unknown_size():
     with pytest.raises(ValueError, match="62mm"):
-        render_folder_sticker(make_dossier().items[0], page="A7")
+        render_folder_sticker(paper_dossier().items[0], page="A7")
 
 
 # --- manifest --------------------------------------------------------------------------------
 
 def test_manifest_carries_its_code_and_one_scannable_row_per_item():
-    manifest = make_manifest(3)
+    manifest = paper_manifest(3)
     document = render_manifest(manifest)
     numbers = [line.item.number for line in manifest.lines]
     assert scan(document) == [{"code128": sorted([manifest.code, *numbers])}]
@@ -241,7 +258,7 @@ def test_manifest_carries_its_code_and_one_scannable_row_per_item():
 
 
 def test_long_manifest_flows_over_pages_repeating_the_header():
-    manifest = make_manifest(40)
+    manifest = paper_manifest(40)
     document = render_manifest(manifest)
     pages = pages_text(document)
     assert len(pages) >= 3
@@ -252,7 +269,7 @@ def test_long_manifest_flows_over_pages_repeating_the_header():
 
 
 def test_manifest_counts_what_the_receiver_checked():
-    manifest = make_manifest(4)
+    manifest = paper_manifest(4)
     for line, status in zip(manifest.lines, [LineStatus.CONFIRMED, LineStatus.CONFIRMED,
                                              LineStatus.MISSING, LineStatus.EXTRA], strict=True):
         line.status = status
@@ -263,7 +280,7 @@ def test_manifest_counts_what_the_receiver_checked():
 # --- control sheet and apology ---------------------------------------------------------------
 
 def test_control_sheet_judges_each_handover_against_the_due_moment():
-    dossier = make_dossier()
+    dossier = paper_dossier()
     rows = [
         ControlRow(1, "Bộ phận Một cửa", "Sở Tư pháp", RECEIVED + timedelta(hours=2),
                    "Trần Văn An", "Lê Thị Bình"),
@@ -292,11 +309,11 @@ def test_control_sheet_judges_each_handover_against_the_due_moment():
 
 def test_control_sheet_refuses_rows_with_unknown_fields():
     with pytest.raises(TypeError):
-        render_control_sheet(make_dossier(), [{"step": 1, "colour": "blue"}])
+        render_control_sheet(paper_dossier(), [{"step": 1, "colour": "blue"}])
 
 
 def test_apology_letter_gives_the_reason_and_the_new_date():
-    dossier = make_dossier()
+    dossier = paper_dossier()
     new_date = datetime(2025, 7, 15, 3, 0, tzinfo=UTC)
     document = render_apology_letter(dossier, new_date=new_date,
                                      reason="Cần xác minh thêm tại nơi đăng ký khai sinh.")
@@ -315,7 +332,7 @@ def test_apology_letter_gives_the_reason_and_the_new_date():
 
 
 def test_documents_are_reproducible_byte_for_byte():
-    dossier = make_dossier()
+    dossier = paper_dossier()
     assert render_receipt(dossier, public_url=URL) == render_receipt(dossier, public_url=URL)
 
 

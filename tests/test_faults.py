@@ -18,7 +18,7 @@ from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import ApiToken, AuditEntry, Dossier, Notification, NotificationStatus, utcnow
 from postal.outbox import worker
-from tests.public_factories import make_dossier
+from tests.factories import make_dossier
 
 
 @pytest.fixture
@@ -223,3 +223,15 @@ def test_the_dead_addresses_really_are_dead():
             engine.connect().close()
         engine.dispose()
     assert not os.path.exists("/nonexistent-directory")
+
+
+def test_a_login_that_cannot_be_audited_does_not_log_in(app, client, make_user, login_form):
+    """The database refuses the login's commit (read-only, full disk): no working cookie."""
+    user = make_user("clerk")
+    with commit_fails(app):
+        answer = login_form(user)
+    assert answer.status_code == 503
+    assert "session=" not in answer.headers.get("Set-Cookie", "")
+    assert client.get("/counter/").status_code == 302  # not logged in
+    db.session.rollback()
+    assert "login" not in set(db.session.scalars(select(AuditEntry.action)))

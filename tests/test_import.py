@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from postal.deadlines.office import calendar_for
 from postal.extensions import db
-from postal.models import Applicant, Dossier, Event, OrgUnit, Procedure, UnitKind
+from postal.models import Applicant, Dossier, Event, ImportBatch, OrgUnit, Procedure, UnitKind
 from postal.reporting.import_format import COLUMNS
 from postal.reporting.imports import ImportFailed, import_dossiers
 
@@ -38,6 +38,8 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
 
 
 def run_import(app, path, **kw):
+    """As the command line does with --create-missing (the rows name a new procedure)."""
+    kw.setdefault("create_missing", True)
     return import_dossiers(db.session, path, calendar=calendar_for(db.session, app.config),
                            now=NOW, **kw)
 
@@ -47,7 +49,8 @@ def count(model) -> int:
 
 
 def test_the_shared_sample_imports_and_reports_the_shared_figures(runner):
-    result = runner.invoke(args=["import-dossiers", str(SHARED / "import-sample.csv")])
+    result = runner.invoke(args=["import-dossiers", "--create-missing",
+                                 str(SHARED / "import-sample.csv")])
     assert result.exit_code == 0, result.output
     assert "imported 40 dossiers" in result.output
     result = runner.invoke(args=["report", "--from", "2022-02-01", "--to", "2022-02-28",
@@ -82,10 +85,14 @@ def test_imported_dossiers_get_state_timeliness_applicant_token_and_event(app, t
     assert all(len(d.token) >= 20 for d in by_code.values())
     assert len({d.token for d in by_code.values()}) == 5
     assert by_code["A-1"].applicant.full_name == "Nguyễn Văn A"
-    assert count(Event) == 5
-    event = db.session.scalar(select(Event).where(Event.dossier_id == by_code["A-1"].id))
-    assert event.kind == "imported" and event.data["line"] == 2
+    # where they came from is their batch: the append-only event log gets nothing it could
+    # not take back if the import failed half-way
+    assert count(Event) == 0
+    batch = db.session.get(ImportBatch, result.batch_id)
+    assert batch.state == "done" and batch.source == "in.csv" and batch.rows == 5
+    assert {d.import_batch_id for d in by_code.values()} == {batch.id}
     assert result.procedures == ["2.000635"] and result.agencies == ["UBX"]
+    assert db.session.scalar(select(Procedure).where(Procedure.code == "2.000635")).active
     agency = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "UBX"))
     assert agency.kind == UnitKind.AGENCY and agency.parent.code == "42"
 
@@ -110,7 +117,7 @@ def test_one_bad_row_writes_nothing_and_names_line_and_column(app, tmp_path, run
     assert [(e.line, e.column) for e in caught.value.errors] == [(5, "received_at")]
     db.session.rollback()
     assert (count(Dossier), count(Applicant), count(Procedure), count(OrgUnit)) == before
-    result = runner.invoke(args=["import-dossiers", str(path)])
+    result = runner.invoke(args=["import-dossiers", "--create-missing", str(path)])
     assert result.exit_code == 1
     assert "dòng 5, cột received_at" in result.output
     assert "nothing was imported" in result.output
@@ -197,7 +204,7 @@ def test_xlsx_import_with_native_cells(app, tmp_path):
 
 def test_cli_progress_and_unknown_file(runner, tmp_path):
     path = write_csv(tmp_path / "in.csv", [_row(code=f"P-{i}") for i in range(3)])
-    result = runner.invoke(args=["import-dossiers", str(path)])
+    result = runner.invoke(args=["import-dossiers", "--create-missing", str(path)])
     assert result.exit_code == 0, result.output
     assert "imported 3 dossiers" in result.output
     result = runner.invoke(args=["import-dossiers", str(tmp_path / "missing.csv")])

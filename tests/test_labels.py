@@ -7,17 +7,8 @@ import shutil
 from dataclasses import replace
 
 import pytest
-from documents_factories import (
-    NAME,
-    WARD,
-    make_dossier,
-    nfd,
-    page_count,
-    pages_text,
-    pdf_text,
-    scan,
-    units,
-)
+from documents_support import nfd, page_count, pages_text, pdf_text, scan
+from factories import NAME, WARD, paper_dossier, units
 
 from postal.core.codes import is_valid_s10, make_s10
 from postal.documents.labels import (
@@ -39,7 +30,7 @@ THERMAL = "thermal-100x150"
 def run_labels(count: int) -> list[LabelData]:
     """Labels of a run: distinct items and dossiers, one shared set of units."""
     unit_map = units()
-    return [label_from_dossier(make_dossier(seq=i, serial=5_000_000 + i, unit_map=unit_map))
+    return [label_from_dossier(paper_dossier(seq=i, serial=5_000_000 + i, unit_map=unit_map))
             for i in range(1, count + 1)]
 
 
@@ -157,7 +148,7 @@ def test_an_empty_run_gives_a_single_explained_page():
 
 
 def test_label_from_dossier_prefers_the_result_and_the_delivery_address():
-    dossier = make_dossier()
+    dossier = paper_dossier()
     folder = dossier.items[0]
     assert label_from_dossier(dossier).item_number == folder.number
     result = Item(number=make_s10("RE", 777), kind=ItemKind.RESULT, dossier=dossier)
@@ -171,7 +162,7 @@ def test_label_from_dossier_prefers_the_result_and_the_delivery_address():
 
 def test_label_from_dossier_without_items_says_so():
     with pytest.raises(ValueError, match="no item"):
-        label_from_dossier(make_dossier(accepted=False))
+        label_from_dossier(paper_dossier(accepted=False))
 
 
 # --- ZPL ----------------------------------------------------------------------------------

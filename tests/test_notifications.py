@@ -74,7 +74,7 @@ def test_a_decision_at_the_agency_writes_its_message_in_the_same_transaction(tow
     t = town
     d = t.dossier(state=State.PROCESSING, result=False, return_method=ReturnMethod.COUNTER)
     db.session.commit()
-    officer = t.clerk
+    officer = t.officer
     mark_result_ready(db.session, officer, d, now=now())
     db.session.rollback()  # the decision fails to commit: no message either
     assert _rows() == []
@@ -92,7 +92,7 @@ def test_a_decision_at_the_agency_writes_its_message_in_the_same_transaction(tow
 def test_no_phone_no_message(town):
     t = town
     d = t.dossier(state=State.PROCESSING, result=False, phone=None)
-    mark_result_ready(db.session, t.clerk, d, now=now())
+    mark_result_ready(db.session, t.officer, d, now=now())
     db.session.commit()
     assert _rows() == []
 
@@ -136,7 +136,7 @@ def test_scans_from_the_phone_write_the_same_messages_as_the_door_page(town, cli
     headers = api_token(t.courier)
     for d in (a, b):
         assert _scan(client, headers, d, "out_for_delivery")["status"] == "accepted"
-    assert _scan(client, headers, a, "delivered")["status"] == "accepted"
+    assert _scan(client, headers, a, "delivered", recipient="Lê Văn Tám")["status"] == "accepted"
     assert _scan(client, headers, b, "delivery_failed", note="not_home")["status"] == "accepted"
     by_kind = {(r.dossier_id, r.kind): r for r in _rows()}
     assert set(by_kind) == {(a.id, "out_for_delivery"), (b.id, "out_for_delivery"),
@@ -144,7 +144,7 @@ def test_scans_from_the_phone_write_the_same_messages_as_the_door_page(town, cli
     failed = compose(by_kind[(b.id, "delivery_failed")])[1]
     assert "(Không có người nhận)" in failed and "giao lại" in failed
     # the same scans sent again are duplicates: no second message
-    assert _scan(client, headers, a, "delivered")["status"] == "duplicate"
+    assert _scan(client, headers, a, "delivered", recipient="Lê Văn Tám")["status"] == "duplicate"
     assert len(_rows()) == 4
 
 
@@ -156,7 +156,8 @@ def test_a_phone_syncing_a_whole_delivery_at_once_sends_only_the_latest_news(tow
     start = now() - timedelta(minutes=30)
     rows = [{"id": f"sync-{d.id}-{n}", "barcode": town_result(d), "event": event,
              "at": (start + timedelta(minutes=n)).isoformat(), **extra}
-            for d, steps in ((a, [("out_for_delivery", {}), ("delivered", {})]),
+            for d, steps in ((a, [("out_for_delivery", {}),
+                                  ("delivered", {"recipient": "Lê Văn Tám"})]),
                              (b, [("out_for_delivery", {}),
                                   ("delivery_failed", {"note": "moved"})]))
             for n, (event, extra) in enumerate(steps)]
@@ -207,7 +208,7 @@ def test_the_door_page_s_reason_joins_the_message_its_scan_queued(town):
 def _pending(t, n=1):
     for i in range(n):
         d = t.dossier(state=State.PROCESSING, result=False, street=f"{i} Phan Bội Châu")
-        mark_result_ready(db.session, t.clerk, d, now=now())
+        mark_result_ready(db.session, t.officer, d, now=now())
     db.session.commit()
 
 

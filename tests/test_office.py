@@ -154,7 +154,9 @@ def _wait(client, url):
 
 def test_the_upload_page_imports_in_the_background(client, manager, tmp_path):
     page = client.get("/office/import")
-    path = write_csv(tmp_path / "in.csv", [_row(code=f"U-{i}") for i in range(3)])
+    # the week's procedure: a manager's import never adds to the catalogue
+    path = write_csv(tmp_path / "in.csv", [_row(code=f"U-{i}", procedure_code="1.000001",
+                                                agency_code="") for i in range(3)])
     db.session.commit()
     response = client.post("/office/import", data={
         "csrf_token": csrf_from(page), "file": (path.open("rb"), "in.csv")},
@@ -170,7 +172,7 @@ def test_the_upload_page_imports_in_the_background(client, manager, tmp_path):
 
 def test_an_upload_with_a_bad_row_writes_nothing_and_lists_it(client, manager, tmp_path):
     page = client.get("/office/import")
-    rows = [_row(code=f"V-{i}") for i in range(3)]
+    rows = [_row(code=f"V-{i}", procedure_code="1.000001", agency_code="") for i in range(3)]
     rows[1]["channel"] = "fax"
     path = write_csv(tmp_path / "bad.csv", rows)
     db.session.commit()

@@ -14,7 +14,7 @@ from postal.dossiers import public_status
 from postal.dossiers.lifecycle import State
 from postal.extensions import db
 from postal.models import AuditEntry, DeliveryRun, Event, RunStatus, RunStop
-from tests.public_factories import local, make_dossier
+from tests.factories import local, make_dossier
 
 PERSONAL = ("Nguyễn Văn An", "12 Trần Phú", "0905123456", "905123456")
 

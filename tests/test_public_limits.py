@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from postal.dossiers.lifecycle import State
-from tests.public_factories import make_dossier
+from tests.factories import make_dossier
 
 
 @pytest.fixture
@@ -54,3 +54,36 @@ def test_the_limit_is_per_client_address(client, dossier):
     other = client.get("/api/v1/public/status", query_string={"token": dossier.token},
                        environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert other.status_code == 200
+
+
+class TestTheFailureBudgetOfOneCode:
+    """Failed code-and-phone lookups of one code are counted whatever the address."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"RATELIMIT_ENABLED": True, "PUBLIC_RATE_LIMIT": "100 per minute",
+                "PUBLIC_CODE_FAILURES": "3 per hour"}
+
+    def test_guesses_from_many_addresses_spend_one_budget_and_the_token_still_works(
+            self, client, dossier):
+        for n in range(3):
+            answer = client.get("/api/v1/public/status", environ_base={
+                "REMOTE_ADDR": f"10.0.0.{n}"},
+                query_string={"code": dossier.code, "phone_last4": f"000{n}"})
+            assert answer.status_code == 404
+        right = {"code": dossier.code.lower(), "phone_last4": "3456"}  # even the right digits
+        refused = client.get("/api/v1/public/status", query_string=right,
+                             environ_base={"REMOTE_ADDR": "10.0.0.9"})
+        assert refused.status_code == 429
+        assert refused.get_json()["error"]["code"] == "too_many_guesses"
+        page = client.get("/public/status", query_string=right,
+                          environ_base={"REMOTE_ADDR": "10.0.0.8"})
+        assert page.status_code == 429 and "mã QR" in page.get_data(as_text=True)
+        by_token = client.get("/api/v1/public/status", query_string={"token": dossier.token},
+                              environ_base={"REMOTE_ADDR": "10.0.0.9"})
+        assert by_token.status_code == 200
+
+    def test_right_answers_cost_nothing(self, client, dossier):
+        right = {"code": dossier.code, "phone_last4": "3456"}
+        for _ in range(5):
+            assert client.get("/api/v1/public/status", query_string=right).status_code == 200

@@ -9,7 +9,7 @@ from datetime import timedelta
 import delivery_support
 import pytest
 from delivery_support import fresh, now, today
-from documents_factories import page_count, pdf_text, scan
+from documents_support import page_count, pdf_text, scan
 from sqlalchemy import func, select
 from test_geocoding import HIT, StubNominatim
 

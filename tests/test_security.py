@@ -81,7 +81,7 @@ def test_every_html_page_the_app_serves_passes_the_csp(app, client, login, make_
 
 
 def test_rendered_citizen_and_error_pages_pass_the_csp(client, centre, make_procedure):
-    from tests.public_factories import make_dossier
+    from tests.factories import make_dossier
 
     dossier = make_dossier(centre, make_procedure())
     for path in (f"/public/status?token={dossier.token}", "/public/status?code=X-1",

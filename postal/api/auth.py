@@ -1,11 +1,13 @@
 """API: bearer tokens."""
 
 from apiflask import APIBlueprint
-from flask import current_app
+from flask import current_app, g
+from flask_login import current_user
 
 from postal.api.schemas import TokenIn, TokenOut
 from postal.core import accounts, audit
-from postal.extensions import db, limiter
+from postal.extensions import db
+from postal.http.security import login_budgets, roles_required
 
 bp = APIBlueprint("api_auth", __name__, url_prefix="/api/v1", tag="auth")
 
@@ -14,7 +16,7 @@ bp = APIBlueprint("api_auth", __name__, url_prefix="/api/v1", tag="auth")
 @bp.input(TokenIn, arg_name="body")
 @bp.output(TokenOut)
 @bp.doc(responses=[400, 401, 422, 423, 429])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+@login_budgets
 def token(body):
     """Exchange a username and password for a bearer token."""
     cfg = current_app.config
@@ -29,3 +31,16 @@ def token(body):
     value, expires_at = accounts.issue_token(db.session, user, hours=cfg["API_TOKEN_HOURS"])
     audit.record(db.session, user, "api_token", "user", user.username)
     return {"token": value, "expires_at": expires_at}
+
+
+@bp.post("/auth/logout")
+@roles_required()
+@bp.output({}, status_code=204)
+@bp.doc(responses={401: "no login"})
+def logout():
+    """Revoke the bearer token this request carries (a session login ends at POST /logout)."""
+    if g.get("bearer"):
+        accounts.revoke_token(db.session, g.bearer)
+        audit.record(db.session, current_user._get_current_object(), "api_logout", "user",
+                     current_user.username)
+    return ""

@@ -6,9 +6,8 @@ from apiflask import APIBlueprint, Schema, fields
 from apiflask.validators import Length
 from flask_babel import gettext
 
-from postal.dossiers import public_status
 from postal.extensions import db, limiter
-from postal.http.public import SCOPE, no_store, public_limit
+from postal.http.public import SCOPE, lookup, no_store, public_limit
 
 bp = APIBlueprint("api_public", __name__, url_prefix="/api/v1", tag="public")
 
@@ -53,7 +52,8 @@ class StatusOut(Schema):
 @bp.doc(responses={
     404: "no dossier matches (the same answer whatever did not match)",
     422: "malformed token, code or phone digits (the field is named)",
-    429: "too many lookups from this address; try again later"})
+    429: "too many lookups from this address, or too many failed ones for this code "
+         "(`too_many_guesses`: use the token); try again later"})
 @limiter.shared_limit(public_limit, scope=SCOPE)
 def status(query):
     """A dossier's status for its citizen: by `token`, or by `code` and `phone_last4`.
@@ -61,7 +61,7 @@ def status(query):
     No login. Shows the stage, the dates and the return method, never the applicant's name,
     address or phone. Rate-limited per client address (PUBLIC_RATE_LIMIT).
     """
-    found = public_status.lookup(db.session, **query)
+    found = lookup(db.session, **query)
     words = found["stage_text"]  # marked for the catalogue in public_status.STAGE_WORDS
     found["stage_text"] = gettext(words)
     return found

@@ -16,9 +16,11 @@ class PeriodQuery(Schema):
     # strings, so a bad date is our own 422 naming the field (marshmallow would name it too,
     # but "from > to" needs both)
     from_ = fields.String(required=True, data_key="from", validate=Length(1, 20),
-                          metadata={"description": "first day, YYYY-MM-DD (local)"})
+                          metadata={"description": "first day, YYYY-MM-DD (local); days from "
+                                                   "2000-01-01 to a year after today"})
     to = fields.String(required=True, validate=Length(1, 20),
-                       metadata={"description": "last day, YYYY-MM-DD (inclusive)"})
+                       metadata={"description": "last day, YYYY-MM-DD (inclusive), within the "
+                                                "same window"})
     unit = fields.String(load_default=None, validate=Length(1, 40),
                          metadata={"description": "unit code (default: the caller's unit)"})
 

@@ -56,15 +56,19 @@ def _write(data: bytes | str, output: str | None) -> None:
 @with_appcontext
 def report(date_from, date_to, unit_code, fmt, output):
     """The report of domain.md for a unit subtree and a period (JSON keys at the top level)."""
+    from postal.core.errors import DomainError
     from postal.extensions import db
     from postal.reporting import closing, exports
+    from postal.reporting.metrics import parse_period, summary
 
     if date_from > date_to:
         raise click.BadParameter("--from is after --to", param_hint="--from")
+    try:
+        parse_period(date_from.isoformat(), date_to.isoformat())
+    except DomainError as exc:
+        raise click.BadParameter(exc.message, param_hint=f"--{exc.field or 'from'}") from None
     unit = _unit(db.session, unit_code)
     if unit is None:
-        from postal.reporting.metrics import summary
-
         result = {"figures": summary(db.session, None, date_from, date_to), "adjustments": []}
     else:
         result = closing.official(db.session, unit, date_from, date_to)
@@ -86,13 +90,19 @@ def report(date_from, date_to, unit_code, fmt, output):
 
 @click.command("import-dossiers")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--create-missing", is_flag=True,
+              help="add to the catalogue the procedures and agencies the file names that do "
+                   "not exist yet (without it, such rows are refused)")
 @with_appcontext
-def import_dossiers(path):
-    """Import dossiers from CSV or XLSX (interfaces.md): every row, or none if one is bad."""
+def import_dossiers(path, create_missing):
+    """Import dossiers from CSV or XLSX (interfaces.md): every row, or none if one is bad.
+
+    The command runs as the system (no user): any unit may be named."""
+    from postal.core.errors import DomainError
     from postal.deadlines.office import calendar_for
     from postal.extensions import db
     from postal.models import utcnow
-    from postal.reporting.imports import ImportFailed, import_dossiers
+    from postal.reporting.imports import CHUNK, CatalogueMissing, ImportFailed, import_dossiers
 
     bars: dict[str, click.progressbar] = {}
 
@@ -110,25 +120,38 @@ def import_dossiers(path):
     try:
         result = import_dossiers(
             session, path, calendar=calendar_for(session, current_app.config), now=utcnow(),
-            default_cutoff=current_app.config.get("SAME_DAY_CUTOFF"), progress=progress)
-        session.commit()
+            default_cutoff=current_app.config.get("SAME_DAY_CUTOFF"), progress=progress,
+            create_missing=create_missing,
+            chunk_rows=current_app.config.get("IMPORT_CHUNK_ROWS", CHUNK))
     except ImportFailed as exc:
-        session.rollback()
-        for bar in bars.values():
-            bar.render_finish()
+        _finish(bars)
         for error in exc.errors:
             click.echo(f"{path}: {error}", err=True)
         more = " (and more)" if exc.more else ""
+        hint = ("; run again with --create-missing to add them to the catalogue"
+                if isinstance(exc, CatalogueMissing) else "")
         raise click.ClickException(
-            f"{len(exc.errors)} error(s){more}: nothing was imported") from None
+            f"{len(exc.errors)} error(s){more}: nothing was imported{hint}") from None
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.message}: nothing was imported") from None
+    except Exception as exc:  # no traceback for the operator; the log has it at debug level
+        current_app.logger.debug("import of %s failed", path, exc_info=True)
+        raise click.ClickException(
+            f"unexpected error ({type(exc).__name__}: {exc}): nothing was imported") from None
     finally:
-        for bar in bars.values():
-            bar.render_finish()
+        _finish(bars)
     created = ""
     if result.procedures or result.agencies:
         created = (f"; created {len(result.procedures)} procedure(s), "
                    f"{len(result.agencies)} agency(ies)")
     click.echo(f"imported {result.dossiers} dossiers from {path}{created}")
+
+
+def _finish(bars: dict) -> None:
+    """End the progress bars (once) before the command's last words."""
+    for bar in bars.values():
+        bar.render_finish()
+    bars.clear()
 
 
 @click.command("export-dossiers")

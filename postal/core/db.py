@@ -9,7 +9,8 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import any_, bindparam, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -29,6 +30,16 @@ write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 class AppendOnlyViolation(DomainError):
     code = "append_only"
     status = 409
+
+
+def among(session: Session, column, values):
+    """`column IN values` for a batch's hundreds of keys. On PostgreSQL it is `column =
+    ANY(:array)`, one parameter: the statement text stays the same whatever the batch, so
+    psycopg does not parse a new statement of 500 placeholders each time."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def engine_options(url: str, options: dict | None = None) -> dict:

@@ -14,6 +14,20 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 Naive = Literal["local", "refuse", "ignore"]
 
 
+# No dossier of this system is older: a moment before is a broken clock or a typo (and year 1
+# at +14:00 cannot even be converted to UTC)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def as_utc(at: datetime) -> datetime:
+    """`at` in UTC; a moment too far out to convert counts as the earliest possible one."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if at.year < 2 else datetime.max.replace(
+            tzinfo=UTC)
+
+
 def parse_moment(value, *, naive: Naive = "local") -> datetime | None:
     """A moment from ISO 8601 text (or a date or datetime, as XLSX cells give them).
 

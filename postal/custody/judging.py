@@ -1,6 +1,7 @@
 """Judging a scan before anything is written: what it names, who may record it, and what
 it does to the dossier. A scan is refused only for what it is (unknown kind or barcode, dated in
-the future, the scanner's role or unit) or when it contradicts the return to the citizen."""
+the future or before its item existed, the scanner's role or unit, a hand-over without its
+recipient) or when it contradicts the return to the citizen."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from postal.core.access import sees_unit
-from postal.core.time import TZ
+from postal.core.time import EARLIEST, TZ, as_utc
 from postal.custody import legs, progress
+from postal.custody.door import HANDED_OVER, recipient_problem
 from postal.custody.lookup import Lookup, normalise
 from postal.dossiers.lifecycle import Action, next_state
 from postal.models import ItemKind, OrgUnit, ReturnMethod, Role, User
@@ -71,7 +73,10 @@ class Judge:
             raise ScanRejected("unknown_event", f"loại sự kiện không hợp lệ: {scan.event!r}")
         if scan.at.tzinfo is None:
             raise ScanRejected("bad_time", "thời điểm quét phải có múi giờ")
-        if scan.at > self.now + CLOCK_SKEW:
+        at = as_utc(scan.at)
+        if at < EARLIEST:
+            raise ScanRejected("bad_time", "thời điểm quét không hợp lệ: kiểm tra đồng hồ máy")
+        if at > self.now + CLOCK_SKEW:
             raise ScanRejected("future_time", "thời điểm quét ở tương lai: kiểm tra đồng hồ máy")
         if user.role != Role.ADMIN and user.role not in ROLES[scan.event]:
             raise ScanRejected("wrong_role", f"vai trò {user.role.value} không ghi được "
@@ -171,6 +176,11 @@ class Judge:
         item, dossier = target.item, target.item.dossier
         if not _sees_dossier(self.user, dossier):
             raise ScanRejected("wrong_unit", f"{item.number} thuộc đơn vị khác")
+        began = max(t for t in (dossier.received_at, dossier.created_at, item.created_at) if t)
+        if scan.at < began - CLOCK_SKEW:
+            raise ScanRejected("before_existence",
+                               f"{item.number} chưa có trước {_local(began)}: kiểm tra đồng hồ "
+                               "máy")
         known = self.known
         key = legs.scan_key(scan.event, scan.at, target.client_id)
         terminal = known.terminal.get(item.id)
@@ -187,6 +197,8 @@ class Judge:
             # attempts keeps taking its late-arriving scans)
             raise ScanRejected("counter_return", f"hồ sơ {dossier.code} trả kết quả tại quầy, "
                                                  "không giao tại nhà")
+        if scan.event in HANDED_OVER and (problem := recipient_problem(scan.recipient)):
+            raise ScanRejected("proof_required", problem)
         target.action = progress.scan_action(scan.event, item.kind, dossier, unit)
         state = states.get(dossier.id, dossier.state)
         latest = key > known.return_key.get(dossier.id, ())

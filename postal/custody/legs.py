@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from postal.core.db import among
 from postal.models import Event, Item, ItemKind, Leg
 
 OPENING = ("pickup", "out_for_delivery")
@@ -88,7 +89,7 @@ class LegSpec:
 def stored_legs(session: Session, item_ids) -> list[tuple[int, LegSpec]]:
     """The items' legs, in fold order (by start)."""
     table = Leg.__table__
-    rows = session.execute(select(table).where(table.c.item_id.in_(list(item_ids)))
+    rows = session.execute(select(table).where(among(session, table.c.item_id, list(item_ids)))
                            .order_by(table.c.started_at, table.c.id))
     return [(row.item_id, LegSpec.of(row)) for row in rows]
 

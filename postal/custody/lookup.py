@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from postal.core.codes import classify_barcode
+from postal.core.db import among
 from postal.custody.legs import CUSTODY_KINDS, LegSpec, scan_key, stored_legs
 from postal.custody.progress import RETURN_ACTIONS, TERMINAL_EVENTS
 from postal.models import (
@@ -51,6 +52,7 @@ def _item_options():
     # only what judging and writing a scan read (a dossier has some forty columns)
     dossier = joinedload(Item.dossier).load_only(
         Dossier.id, Dossier.code, Dossier.state, Dossier.unit_id, Dossier.agency_id,
+        Dossier.created_at, Dossier.received_at,
         Dossier.delivery_attempts, Dossier.returned_at, Dossier.returned_via,
         Dossier.collected_by)
     # a few units stand behind hundreds of dossiers: fetched once each, not joined to every row
@@ -70,29 +72,31 @@ def lock(session: Session, scans) -> None:
     pickups: set[int] = set()
     if wanted["s10"]:
         items = dict(session.execute(
-            select(Item.number, Item.dossier_id).where(Item.number.in_(wanted["s10"]))).all())
+            select(Item.number, Item.dossier_id)
+            .where(among(session, Item.number, wanted["s10"]))).all())
         dossiers |= set(items.values())
         labels = wanted["s10"] - set(items)  # a number that is no item is a pickup's label
         if labels:
             for pickup_id, dossier_id in session.execute(
-                    select(Pickup.id, Pickup.dossier_id).where(Pickup.number.in_(labels))):
+                    select(Pickup.id, Pickup.dossier_id)
+                    .where(among(session, Pickup.number, labels))):
                 pickups.add(pickup_id)
                 if dossier_id is not None:
                     dossiers.add(dossier_id)
     if wanted["dossier"]:
         dossiers |= set(session.scalars(
-            select(Dossier.id).where(Dossier.code.in_(wanted["dossier"]))))
+            select(Dossier.id).where(among(session, Dossier.code, wanted["dossier"]))))
     if wanted["manifest"]:
         for manifest_id, dossier_id in session.execute(
                 select(Manifest.id, Item.dossier_id)
                 .join(ManifestLine, ManifestLine.manifest_id == Manifest.id)
                 .join(Item, Item.id == ManifestLine.item_id)
-                .where(Manifest.code.in_(wanted["manifest"]))):
+                .where(among(session, Manifest.code, wanted["manifest"]))):
             manifests.add(manifest_id)
             dossiers.add(dossier_id)
     for model, ids in ((Dossier, dossiers), (Manifest, manifests), (Pickup, pickups)):
         if ids:
-            session.execute(select(model.id).where(model.id.in_(sorted(ids)))
+            session.execute(select(model.id).where(among(session, model.id, sorted(ids)))
                             .order_by(model.id).with_for_update())
     # what the session read before it waited for the locks may have changed since: read again
     for obj in list(session.identity_map.values()):
@@ -123,32 +127,33 @@ class Lookup:
         s = self.session
         ids = [x.id for x in scans if x.id]
         if ids:
-            stored = select(Event.client_id).where(Event.client_id.in_(ids))
+            stored = select(Event.client_id).where(among(s, Event.client_id, ids))
             self.stored_ids |= set(s.scalars(stored))
         wanted = by_kind(scans)
         units = {x.unit_code.strip() for x in scans if x.unit_code and x.unit_code.strip()}
         if units:
-            stmt = select(OrgUnit).where(OrgUnit.code.in_(units))
+            stmt = select(OrgUnit).where(among(s, OrgUnit.code, units))
             self.units.update((u.code, u) for u in s.scalars(stmt))
         found: list[Item] = []
         if wanted["s10"]:
-            stmt = select(Item).where(Item.number.in_(wanted["s10"])).options(*_item_options())
+            stmt = (select(Item).where(among(s, Item.number, wanted["s10"]))
+                    .options(*_item_options()))
             for item in s.scalars(stmt):
                 self.items[item.number] = item
                 found.append(item)
             rest = wanted["s10"] - set(self.items)
             if rest:
-                stmt = select(Pickup).where(Pickup.number.in_(rest))
+                stmt = select(Pickup).where(among(s, Pickup.number, rest))
                 self.pickups.update((p.number, p) for p in s.scalars(stmt))
         if wanted["dossier"]:
-            stmt = select(Dossier).where(Dossier.code.in_(wanted["dossier"])).options(
+            stmt = select(Dossier).where(among(s, Dossier.code, wanted["dossier"])).options(
                 joinedload(Dossier.unit), joinedload(Dossier.agency), selectinload(Dossier.items))
             for d in s.scalars(stmt):
                 self.dossiers[d.code] = d
                 found.extend(d.items)
         if wanted["manifest"]:
             line_item = selectinload(Manifest.lines).joinedload(ManifestLine.item)
-            stmt = select(Manifest).where(Manifest.code.in_(wanted["manifest"])).options(
+            stmt = select(Manifest).where(among(s, Manifest.code, wanted["manifest"])).options(
                 joinedload(Manifest.from_unit), joinedload(Manifest.to_unit),
                 line_item.joinedload(Item.dossier).joinedload(Dossier.unit),
                 line_item.joinedload(Item.dossier).joinedload(Dossier.agency))
@@ -163,7 +168,7 @@ class Lookup:
         s = self.session
         ids = [i.id for i in items]
         self._loaded.update(ids)
-        scans = (Event.item_id.in_(ids), Event.kind.in_(CUSTODY_KINDS),
+        scans = (among(s, Event.item_id, ids), Event.kind.in_(CUSTODY_KINDS),
                  Event.client_id.is_not(None))
         stmt = select(Event.item_id, func.max(Event.at)).where(*scans).group_by(Event.item_id)
         self.last_at.update((i, t) for i, t in s.execute(stmt))
@@ -172,13 +177,13 @@ class Lookup:
         results = [i.id for i in items if i.kind == ItemKind.RESULT]
         if results:
             stmt = select(Event.kind, Event.at, Event.client_id, Event.item_id, Event.dossier_id,
-                          Event.data).where(Event.item_id.in_(results),
+                          Event.data).where(among(s, Event.item_id, results),
                                             Event.kind.in_(_RETURN_KINDS),
                                             Event.client_id.is_not(None))
             for kind, at, client_id, item_id, dossier_id, data in s.execute(stmt):
                 self.note_return(kind, scan_key(kind, at, client_id), item_id, dossier_id,
                                  (data or {}).get("action"))
-        stmt = select(ManifestLine).where(ManifestLine.item_id.in_(ids)).options(
+        stmt = select(ManifestLine).where(among(s, ManifestLine.item_id, ids)).options(
             joinedload(ManifestLine.manifest).selectinload(Manifest.lines))
         for line in s.scalars(stmt):
             self.lines[line.item_id].append(line)

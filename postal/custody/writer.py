@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from postal.core.db import among
 from postal.custody.legs import Fact, LegSpec, Track
 from postal.models import Event, Item, Leg
 
@@ -29,11 +30,13 @@ def _new_keys(session: Session, table, count: int) -> list[int] | None:
 
 
 def insert_rows(session: Session, table, rows: list[dict]) -> list[int]:
-    """Insert new rows in one executemany; their keys, in order."""
+    """Insert new rows in one executemany; their keys, in order (on PostgreSQL also set as each
+    row's "id")."""
     keys = _new_keys(session, table, len(rows))
     if keys is not None:
-        session.execute(insert(table),
-                        [{**row, "id": k} for row, k in zip(rows, keys, strict=True)])
+        for row, key in zip(rows, keys, strict=True):
+            row["id"] = key
+        session.execute(insert(table), rows)
         return keys
     stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.scalars(stmt, rows))
@@ -61,9 +64,9 @@ class Writer:
         """The item's holder after the fold (its relationships are read again on use)."""
         item.holder_unit_id, item.holder_user_id, item.held_since = (
             track.unit_id, track.user_id, track.since)
-        loaded = [name for name in ("holder_unit", "holder_user") if name in item.__dict__]
-        if loaded:
-            self.session.expire(item, loaded)
+        loaded = item.__dict__
+        if "holder_unit" in loaded or "holder_user" in loaded:
+            self.session.expire(item, ["holder_unit", "holder_user"])
 
     def flush(self) -> None:
         s = self.session
@@ -92,7 +95,7 @@ class Writer:
         if changed:
             s.execute(update(Leg), changed)
         if self._dropped:
-            s.execute(delete(Leg.__table__).where(Leg.__table__.c.id.in_(self._dropped)))
+            s.execute(delete(Leg.__table__).where(among(s, Leg.__table__.c.id, self._dropped)))
         held = {leg.id: leg for leg in s.identity_map.values() if isinstance(leg, Leg)}
         for row in changed:
             if row["id"] in held:

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from postal.core import audit
 from postal.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from postal.core.text import clean
-from postal.custody.door import REASONS, RELATIONS
+from postal.core.time import EARLIEST, as_utc
+from postal.custody.door import REASONS, RELATIONS, recipient_problem
 from postal.delivery import evidence
 from postal.delivery.positions import learn_address, usable_fix
 from postal.dossiers.lifecycle import State
@@ -92,7 +93,9 @@ def _moment(at: datetime | None, now: datetime) -> datetime:
     at = at or now
     if at.tzinfo is None:
         raise ValidationFailed("thời điểm phải có múi giờ", field="at")
-    if at > now + CLOCK_SKEW:
+    if as_utc(at) < EARLIEST:
+        raise ValidationFailed("thời điểm không hợp lệ: kiểm tra đồng hồ máy", field="at")
+    if as_utc(at) > now + CLOCK_SKEW:
         raise ValidationFailed("thời điểm ở tương lai: kiểm tra đồng hồ máy", field="at")
     return at
 
@@ -180,9 +183,8 @@ def record_delivery(session: Session, user: User, dossier: Dossier, proof: Proof
         raise Conflict(f"hồ sơ {dossier.code} đang ở trạng thái {dossier.state.value}: "
                        "không thể ghi đã giao", code="not_ready")
     name = clean(proof.recipient_name)
-    if not name or len(name) > 200:
-        raise ValidationFailed("nhập họ tên người nhận (tối đa 200 ký tự)",
-                               field="recipient_name")
+    if problem := recipient_problem(name):  # the rule every hand-over is judged by
+        raise ValidationFailed(problem, field="recipient_name")
     if proof.relation not in RELATIONS:
         raise ValidationFailed("chọn quan hệ của người nhận với người nộp", field="relation")
     photo_type = (evidence.check_photo(proof.photo, max_photo_bytes)

@@ -8,6 +8,7 @@ happen, which leaves the recent dossiers in process.
 from __future__ import annotations
 
 import random
+import secrets
 from datetime import datetime
 
 from postal.core.codes import format_dossier_code, make_s10
@@ -123,7 +124,8 @@ class Life(ReturnSteps):
             "returned_at", "returned_via", "collected_by", "closed_at", "rating", "rated_at",
             "rating_comment"))
         d.update(
-            id=dossier_id, token=f"{rng.getrandbits(96):024x}{dossier_id:08x}",
+            # the citizen's QR token is a secret: random, never derived from the seed
+            id=dossier_id, token=f"{secrets.token_hex(12)}{dossier_id:08x}",
             unit_id=centre.id, agency_id=proc.agency_id or centre.commune_agency_id,
             procedure_id=proc.id, applicant_id=applicant_id,
             clerk_id=rng.choice(centre.clerks) if centre.clerks else None, channel=channel,

@@ -9,7 +9,7 @@ from itertools import groupby
 from pathlib import Path
 
 import barcode
-from reportlab.graphics.barcode.qr import QrCodeWidget
+import segno
 from reportlab.lib.pagesizes import A4, A5, A6
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
@@ -194,15 +194,22 @@ def draw_code128(canvas: Canvas, text: str, x: float, y: float, width: float, he
     return module
 
 
+# The receipt's QR code is printed while a queue waits: segno encodes it, with one fixed mask
+# instead of scoring all eight (most of the encoding time). Every mask is valid QR (decoders
+# read the mask from the format bits); tests/test_documents.py decodes printed receipts at
+# 200 dpi with zxing-cpp and zbar.
+QR_MASK = 1
+
+
 @lru_cache(maxsize=64)
 def qr_modules(data: str) -> tuple[int, str]:
     """(side in modules with the quiet zone, PDF rectangles of the dark modules in module
-    units) of the QR code for `data`, encoded by reportlab's QrCodeWidget at level M."""
-    widget = QrCodeWidget(nfc(data), barLevel="M")
-    widget.qr.make()  # the widget's encoder, with the standard's best-mask search
-    count = len(widget.qr.modules)
+    units) of the QR code for `data`, level M."""
+    matrix = segno.make(nfc(data), error="m", micro=False, boost_error=False,
+                        mask=QR_MASK).matrix
+    count = len(matrix)
     rects = []
-    for r, row in enumerate(widget.qr.modules):
+    for r, row in enumerate(matrix):
         c, y = 0, count + QR_QUIET - r - 1  # rows run downwards, PDF y upwards
         for dark, group in groupby(row):
             n = len(list(group))

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from postal.core import audit
 from postal.core.codes import format_dossier_code
 from postal.core.errors import Conflict, ValidationFailed
-from postal.core.sequences import next_item_number, next_value
+from postal.core.sequences import next_dossier_code, next_item_number
 from postal.core.text import checked_reason, clean, fold
 from postal.core.time import TZ
 from postal.deadlines.calendar import WorkCalendar, due_at
@@ -37,7 +37,6 @@ from postal.models import (
     utcnow,
 )
 
-DOSSIER_SCOPE = "dossier"
 # Idempotency keys live on the intake Event's client_id (unique), prefixed so they can never
 # clash with the scan UUIDs stored in the same column.
 KEY_PREFIX = "intake:"
@@ -233,7 +232,7 @@ def accept(
     due = due_for(calendar, procedure, unit, now, default_cutoff)
 
     def write() -> Dossier:
-        code = format_dossier_code(prefix, day, next_value(session, unit, DOSSIER_SCOPE, day))
+        code = next_dossier_code(session, unit, prefix, day)  # skips codes an import brought
         dossier = Dossier(
             code=code, token=secrets.token_urlsafe(16), unit=unit, agency_id=procedure.agency_id,
             procedure=procedure, applicant=_new_applicant(person), clerk=clerk, state=state,

@@ -13,6 +13,14 @@ from postal.core.errors import Conflict
 log = logging.getLogger(__name__)
 
 
+def _keep_the_old_cookie() -> None:
+    """Nothing the request changed was stored, so its session changes are not sent either (a
+    login whose session row and audit entry failed to commit must not set a cookie)."""
+    from flask import session
+
+    session.modified = False
+
+
 def init_app(app: Flask) -> None:
     """Commit once per request when it succeeded; anything else is rolled back."""
     from postal.extensions import db
@@ -34,6 +42,7 @@ def init_app(app: Flask) -> None:
             db.session.commit()
         except IntegrityError as exc:
             db.session.rollback()
+            _keep_the_old_cookie()
             from postal.http.errors import error_response
 
             return error_response(Conflict(f"the change clashes with stored data: {exc.orig}"))
@@ -43,6 +52,7 @@ def init_app(app: Flask) -> None:
 
             log.error("commit failed: %s", exc)
             db.session.rollback()
+            _keep_the_old_cookie()
             return app.make_response(database_unavailable())
         return response
 

@@ -8,6 +8,7 @@ from postal.models.calendar import CalendarOverride, OverrideKind
 from postal.models.dossier import Channel, Dossier, ReturnMethod, Timeliness
 from postal.models.event import Event
 from postal.models.geocache import GeocodeEntry
+from postal.models.import_batch import ImportBatch
 from postal.models.item import Item, ItemKind
 from postal.models.leg import Leg
 from postal.models.manifest import LineStatus, Manifest, ManifestLine, ManifestStatus
@@ -20,13 +21,14 @@ from postal.models.sequence import DailySequence
 from postal.models.serial import SerialCounter
 from postal.models.state import State
 from postal.models.unit import OrgUnit, UnitKind
-from postal.models.user import ApiToken, Role, User
+from postal.models.user import ApiToken, LoginSession, Role, User
 
 __all__ = [
     "CodHandover", "DeliveryAttempt", "DeliveryRun", "GeocodeEntry", "Notification",
     "NotificationStatus", "OPEN_RUN_STATES", "Outcome", "RunStatus", "RunStop", "StopStatus",
     "ApiToken", "Applicant", "AuditEntry", "Base", "CalendarOverride", "Channel", "DailySequence",
-    "Dossier", "Event", "Item", "ItemKind", "Leg", "LineStatus", "Manifest", "ManifestLine",
+    "Dossier", "Event", "ImportBatch", "Item", "ItemKind", "Leg", "LineStatus", "LoginSession",
+    "Manifest", "ManifestLine",
     "ManifestStatus", "OPEN_PICKUP_STATES", "OrgUnit", "OverrideKind", "Pickup", "PickupStatus",
     "Procedure", "ReportClosure", "ReturnMethod", "Role", "SerialCounter", "State",
     "Timeliness", "UTCDateTime", "UnitKind", "User", "utcnow",

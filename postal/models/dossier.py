@@ -80,6 +80,8 @@ class Dossier(Base):
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rating_comment: Mapped[str | None] = mapped_column(Text)
+    # the file import that wrote it (None: accepted here), so a failed import can be undone
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
 
     unit: Mapped[OrgUnit] = relationship(foreign_keys=[unit_id])
     agency: Mapped[OrgUnit | None] = relationship(foreign_keys=[agency_id])

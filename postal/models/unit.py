@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import Enum, Float, ForeignKey, Index, String, Time
+from sqlalchemy import Boolean, Enum, Float, ForeignKey, Index, String, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from postal.models.base import Base
@@ -37,6 +37,10 @@ class OrgUnit(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(String(300))
     same_day_cutoff = mapped_column(Time, nullable=True)
+    # an agency's policy: may it record a result while the paper folder has not reached it
+    # (dossiers it decides from scans or the online file)? By default it may not.
+    results_without_folder: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                         server_default="0")
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[OrgUnit]] = relationship(back_populates="parent")

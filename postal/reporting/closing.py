@@ -68,6 +68,10 @@ def pending_adjustments(session: Session, unit: OrgUnit, *, limit: int = RECENT_
 def close_month(session: Session, user: User | None, unit: OrgUnit, month: date, *,
                 now: datetime) -> ReportClosure:
     """Freeze `unit`'s figures for the month; report pending corrections of earlier months."""
+    if month.year >= now.astimezone(TZ).year + 1:  # also keeps month_bounds off year 10000
+        raise ValidationFailed("chỉ khoá được tháng đã kết thúc", field="month")
+    if month < metrics.EARLIEST:
+        raise ValidationFailed(f"tháng từ {metrics.EARLIEST:%m/%Y} trở đi", field="month")
     first, last = month_bounds(month)
     if last >= now.astimezone(TZ).date():
         raise ValidationFailed("chỉ khoá được tháng đã kết thúc", field="month")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from postal.core.time import TZ
 from postal.dossiers.lifecycle import State
 from postal.models import Applicant, Dossier, OrgUnit, Procedure
 from postal.reporting.import_format import COLUMNS
+from postal.reporting.sheets import csv_writer, xlsx_row
 
 D = Dossier
 YIELD = 1000
@@ -79,7 +79,7 @@ def report_lines(figures: dict) -> list[tuple[str, str, int | float | None]]:
 
 def report_csv(figures: dict) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(("figure", "label", "value"))
     writer.writerows((k, label, "" if v is None else v) for k, label, v in report_lines(figures))
     return out.getvalue()
@@ -91,13 +91,13 @@ def report_xlsx(figures: dict, *, unit: OrgUnit | None, date_from: date, date_to
     book = Workbook()
     sheet = book.active
     sheet.title = "Báo cáo"
-    sheet.append(["Báo cáo tình hình giải quyết hồ sơ TTHC"])
-    sheet.append([f"Đơn vị: {unit.name if unit else 'Tất cả'}",
-                  f"Từ {date_from:%d/%m/%Y} đến {date_to:%d/%m/%Y}"])
+    sheet.append(xlsx_row(sheet, ["Báo cáo tình hình giải quyết hồ sơ TTHC"]))
+    sheet.append(xlsx_row(sheet, [f"Đơn vị: {unit.name if unit else 'Tất cả'}",
+                                  f"Từ {date_from:%d/%m/%Y} đến {date_to:%d/%m/%Y}"]))
     sheet.append([])
-    sheet.append(["Chỉ tiêu", "Mã", "Giá trị"])
+    sheet.append(xlsx_row(sheet, ["Chỉ tiêu", "Mã", "Giá trị"]))
     for key, label, value in report_lines(figures):
-        sheet.append([label, key, value])
+        sheet.append(xlsx_row(sheet, [label, key, value]))
         if key.endswith("_rate") or key.endswith("_share"):
             sheet.cell(sheet.max_row, 3).number_format = "0.0%"
     sheet.column_dimensions["A"].width = 42
@@ -140,7 +140,7 @@ def dossier_rows(session: Session, stmt: Select) -> Iterator[list]:
 def iter_csv(session: Session, stmt: Select) -> Iterator[bytes]:
     """UTF-8 CSV (with a BOM, so spreadsheets read the accents), a chunk per 1000 rows."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     out.write("\ufeff")
     writer.writerow(COLUMNS)
     for i, row in enumerate(dossier_rows(session, stmt), start=1):
@@ -158,9 +158,9 @@ def iter_xlsx(session: Session, stmt: Select) -> Iterator[bytes]:
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Hồ sơ")
-    sheet.append(list(COLUMNS))
+    sheet.append(xlsx_row(sheet, COLUMNS))
     for row in dossier_rows(session, stmt):
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     with tempfile.TemporaryFile() as handle:
         book.save(handle)
         handle.seek(0)

@@ -1,21 +1,30 @@
-"""Reading the import format (CSV or the first XLSX sheet) and checking one row at a time."""
+"""Reading the import format (CSV or the first XLSX sheet) and checking one row at a time.
+
+What a file may hold is bounded before anything is parsed (see `check_file` and `xlsx.py`), so
+no upload under the size limit can exhaust memory. A row is checked against the format, the
+importer's unit subtree and the catalogue: procedures and agencies that do not exist yet are
+created only when the import was allowed to (`create_missing`, or the exact list an admin
+confirmed); otherwise they are refused, each once, at the first line naming it.
+"""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from postal.core.access import sees_unit
 from postal.core.errors import ValidationFailed
 from postal.core.reference import normalise_admin_code
 from postal.core.text import clean
-from postal.core.time import parse_moment
-from postal.models import Dossier, OrgUnit, Procedure, UnitKind
+from postal.core.time import TZ, parse_moment
+from postal.models import Dossier, OrgUnit, Procedure, UnitKind, User
+from postal.reporting import xlsx
 
 COLUMNS = (
     "code", "procedure_code", "procedure_name", "field", "agency_code", "unit_code", "channel",
@@ -29,6 +38,14 @@ RETURN_METHODS = ("counter", "home")
 STATUSES = ("withdrawn", "refused")
 PHONE_CHARS = set("0123456789+")
 DB_BATCH = 1000
+MAX_ROWS = 500_000  # data rows of one file: the checks keep a few hundred bytes a row
+MAX_LINES = 1_048_576  # Excel's own limit, empty lines included
+MAX_COLUMNS = 64  # cells read of each row: the format has 19 columns
+MAX_LINE_CHARS = 100_000  # a CSV line: a row of the format is a few hundred characters
+MAX_NEW_ENTRIES = 200  # procedures and agencies one file may add to the catalogue
+# Moments older than the system's data or far ahead are typing errors (0001-01-01, 2205, …)
+EARLIEST = datetime(2000, 1, 1, tzinfo=TZ)
+DUE_AHEAD = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,39 @@ class ImportFailed(ValidationFailed):
                          f"đầu tiên: {first}", field=first.column or None)
         self.errors = errors
         self.more = more
+
+
+@dataclass(frozen=True)
+class NewEntries:
+    """Catalogue entries a file names that do not exist yet: what its import would create."""
+
+    # code -> (name, field, agency code)
+    procedures: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    agencies: dict[str, str] = field(default_factory=dict)  # code -> the province it goes under
+
+    def __bool__(self) -> bool:
+        return bool(self.procedures or self.agencies)
+
+    def as_dict(self) -> dict:
+        return {"procedures": [{"code": c, "name": n, "field": f, "agency_code": a}
+                               for c, (n, f, a) in sorted(self.procedures.items())],
+                "agencies": [{"code": c, "parent_code": p}
+                             for c, p in sorted(self.agencies.items())]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NewEntries:
+        return cls({p["code"]: (p["name"], p["field"], p["agency_code"])
+                    for p in data.get("procedures", [])},
+                   {a["code"]: a["parent_code"] for a in data.get("agencies", [])})
+
+
+class CatalogueMissing(ImportFailed):
+    """Every row is fine, but the file names procedures or agencies that do not exist and this
+    import may not create them; `missing` is exactly what it would create."""
+
+    def __init__(self, errors: list[RowError], missing: NewEntries):
+        super().__init__(errors)
+        self.missing = missing
 
 
 @dataclass
@@ -84,6 +134,21 @@ def _kind(path: Path) -> str:
     return suffix
 
 
+def _refused(exc: ValidationFailed) -> ImportFailed:
+    return ImportFailed([RowError(1, "", exc.message)])
+
+
+def check_file(path: str | Path) -> None:
+    """Refuse a file that could exhaust memory or time before any row is read: for an XLSX,
+    one streamed pass over its parts (xlsx.scan_archive). A CSV is read line by line anyway."""
+    path = Path(path)
+    if _kind(path) == ".xlsx":
+        try:
+            xlsx.scan_archive(path)
+        except ValidationFailed as exc:
+            raise _refused(exc) from None
+
+
 def _header(names) -> dict[str, int]:
     index = {}
     for i, name in enumerate(names):
@@ -100,20 +165,42 @@ def _records(path: Path) -> Iterator[list]:
     if _kind(path) == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as handle:
             try:
-                yield from csv.reader(handle)
+                yield from csv.reader(_bounded_lines(handle))
             except UnicodeDecodeError:
                 raise ImportFailed([RowError(1, "", "tệp CSV phải mã hoá UTF-8")]) from None
             except csv.Error as exc:
                 raise ImportFailed([RowError(1, "", f"CSV hỏng: {exc}")]) from None
         return
-    from openpyxl import load_workbook
+    yield from _sheet_records(path)
 
+
+def _bounded_lines(handle) -> Iterator[str]:
+    """The lines of a CSV file, refusing one too long to be a row (a line of a million commas
+    would otherwise become a list of a million fields)."""
+    for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_CHARS + 1), ""), 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise ImportFailed([RowError(number, "", f"dòng dài quá {MAX_LINE_CHARS:,} ký tự: "
+                                                     "không phải một dòng hồ sơ")])
+        yield line
+
+
+def _sheet_records(path: Path) -> Iterator[list]:
+    """The rows of the first sheet, at most MAX_COLUMNS cells each (a sheet may claim 16,384)."""
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        xlsx.check_archive(path)  # cheap; check_file has streamed the parts already
+        book = xlsx.open_workbook(path)
+    except ValidationFailed as exc:
+        raise _refused(exc) from None
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise ImportFailed([RowError(1, "", f"không đọc được tệp XLSX: {exc}")]) from None
+    lines = 0
     try:
-        yield from (list(r) for r in book.worksheets[0].iter_rows(values_only=True))
+        for record in book.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS):
+            lines += 1
+            yield list(record)
+    except Exception as exc:  # a cell openpyxl cannot convert (a date in year 30000, …)
+        raise ImportFailed([RowError(lines + 1, "", f"không đọc được dòng này: {exc}")]
+                           ) from None
     finally:
         book.close()
 
@@ -125,9 +212,17 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
         index = _header(next(records))
     except StopIteration:
         raise ImportFailed([RowError(1, "", "tệp trống")]) from None
+    rows = 0
     for line, record in enumerate(records, start=2):
+        if line > MAX_LINES:  # a sheet may claim more (empty) rows than Excel holds
+            raise ImportFailed([RowError(line, "", f"tệp có hơn {MAX_LINES:,} dòng: "
+                                                   "hãy chia thành nhiều tệp")])
         if not any(v not in (None, "") and str(v).strip() for v in record):
             continue
+        rows += 1
+        if rows > MAX_ROWS:
+            raise ImportFailed([RowError(line, "", f"tệp có hơn {MAX_ROWS:,} dòng dữ liệu: "
+                                                   "hãy chia thành nhiều tệp")])
         yield line, {c: record[i] if i < len(record) else None for c, i in index.items()}
 
 
@@ -136,16 +231,17 @@ def count_rows(path: str | Path) -> int | None:
     path = Path(path)
     if _kind(path) == ".csv":
         with path.open(encoding="utf-8-sig", newline="", errors="replace") as handle:
-            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
-    from openpyxl import load_workbook
-
+            try:
+                return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+            except csv.Error:
+                return None
     try:
-        book = load_workbook(path, read_only=True)
+        book = xlsx.open_workbook(path, strings=False)
         rows = book.worksheets[0].max_row
         book.close()
     except Exception:
         return None
-    return rows - 1 if rows else None
+    return min(rows - 1, MAX_ROWS) if rows else None
 
 
 def _text(value) -> str:
@@ -161,19 +257,29 @@ def _text(value) -> str:
 
 
 class Checker:
-    """Checks rows against the format and the database; remembers what the file creates."""
+    """Checks rows against the format and the database; remembers what the file creates.
 
-    def __init__(self, session: Session, *, now: datetime):
+    `user` is who imports (None: the command line, a system actor): rows received outside
+    their unit subtree are refused. Procedures and agencies that do not exist yet are created
+    only if `create_missing`, or if `confirmed` lists them with the same details."""
+
+    def __init__(self, session: Session, *, now: datetime, user: User | None = None,
+                 create_missing: bool = False, confirmed: NewEntries | None = None):
         self.session = session
         self.now = now
+        self.user = user
+        self.create_missing = create_missing
+        self.confirmed = confirmed or NewEntries()
         self.rows = 0
         self.units: dict[str, int | None] = {}
         self.unit_objects: dict[int, OrgUnit] = {}
+        self.in_scope: dict[int, bool] = {}
         self.wards: dict[str, int | None] = {}
         self.known_procedures: dict[str, Procedure] = {}
         self.new_procedures: dict[str, tuple[str, str, str]] = {}
         self.known_agencies: dict[str, int] = {}
         self.new_agencies: dict[str, int] = {}  # code -> id of the unit of its first row
+        self.first_line: dict[tuple[str, str], int] = {}  # (column, new code) -> its line
         self.codes: set[str] = set()
         self._pending: list[tuple[int, str]] = []
         self.late: list[RowError] = []  # codes found in the database, checked in batches
@@ -188,6 +294,7 @@ class Checker:
             cache[code] = unit.id if unit else None
             if unit is not None:
                 self.unit_objects[unit.id] = unit
+                self.in_scope[unit.id] = self.user is None or sees_unit(self.user, unit)
         return cache[code]
 
     def check(self, line: int, raw: dict, *, second_pass: bool = False
@@ -198,19 +305,7 @@ class Checker:
             errors.append(RowError(line, column, message))
 
         v = {c: _text(raw.get(c)) for c in COLUMNS if c not in _TIMES}
-        times = {}
-        for c in _TIMES:
-            try:
-                times[c] = parse_moment(raw.get(c))
-            except ValueError:
-                bad(c, f"thời điểm không hợp lệ {_text(raw.get(c))!r} (ISO 8601, ví dụ "
-                       "2021-06-25T08:15:00+07:00)")
-                times[c] = None
-                continue
-            if times[c] and times[c] > self.now and c != "due_at":
-                bad(c, "thời điểm ở tương lai")
-            if c == "received_at" and times[c] is None:
-                bad(c, "không được để trống")
+        times = {c: self._moment(c, raw.get(c), bad) for c in _TIMES}
         for c in ("code", "procedure_code", "unit_code", "applicant_name"):
             if not v[c]:
                 bad(c, "không được để trống")
@@ -242,11 +337,14 @@ class Checker:
         unit_id = self._unit(v["unit_code"], ward=False) if v["unit_code"] else None
         if v["unit_code"] and unit_id is None:
             bad("unit_code", f"không có đơn vị mã {v['unit_code']!r}")
+        elif unit_id is not None and not self.in_scope[unit_id]:
+            bad("unit_code", f"đơn vị {v['unit_code']!r} nằm ngoài phạm vi đơn vị của bạn: "
+                             "chỉ nhập được hồ sơ của đơn vị mình và các đơn vị trực thuộc")
         ward_id = self._unit(v["ward_code"], ward=True) if v["ward_code"] else None
         if v["ward_code"] and ward_id is None:
             bad("ward_code", f"không có xã/phường mã {v['ward_code']!r}")
         if not second_pass:
-            self._catalogue(v, unit_id, times["due_at"], bad)
+            self._catalogue(line, v, unit_id, times["due_at"], bad)
             self._code(line, v["code"], bad)
         self.rows += 0 if second_pass else 1
         row = Row(**{k: v[k] for k in ("code", "procedure_code", "procedure_name", "field",
@@ -254,6 +352,28 @@ class Checker:
                                          "return_method", "status")},
                   phone=phone, unit_id=unit_id, ward_id=ward_id, rating=rating, **times)
         return row, errors
+
+    def _moment(self, column: str, value, bad) -> datetime | None:
+        """The moment of one time column, or None (after naming the error) if it is unusable."""
+        try:
+            moment = parse_moment(value)
+        except (ValueError, OverflowError):
+            bad(column, f"thời điểm không hợp lệ {_text(value)!r} (ISO 8601, ví dụ "
+                        "2021-06-25T08:15:00+07:00)")
+            return None
+        if moment is None:
+            if column == "received_at":
+                bad(column, "không được để trống")
+            return None
+        if moment < EARLIEST:
+            bad(column, f"thời điểm {moment:%Y-%m-%d} trước năm 2000: kiểm tra lại")
+        elif column == "due_at" and moment > self.now + DUE_AHEAD:
+            bad(column, f"hạn {moment:%Y-%m-%d} xa quá một năm")
+        elif column != "due_at" and moment > self.now:
+            bad(column, "thời điểm ở tương lai")
+        else:
+            return moment
+        return None
 
     @staticmethod
     def _check_times(t: dict, v: dict, rating, bad) -> None:
@@ -275,15 +395,16 @@ class Checker:
         if t["rated_at"] and not rating:
             bad("rating", "có rated_at thì phải có mức đánh giá 1–5")
 
-    def _catalogue(self, v: dict, unit_id: int | None, due_at, bad) -> None:
+    def _catalogue(self, line: int, v: dict, unit_id: int | None, due_at, bad) -> None:
         code = v["procedure_code"]
         if code and code not in self.known_procedures and code not in self.new_procedures:
             proc = self.session.scalar(select(Procedure).where(Procedure.code == code))
             if proc is not None:
                 self.known_procedures[code] = proc
             elif not v["procedure_name"]:
-                bad("procedure_name", f"thủ tục {code!r} chưa có: cần tên thủ tục để tạo mới")
-            else:
+                bad("procedure_name", f"thủ tục {code!r} chưa có trong danh mục: cần tên thủ "
+                                      "tục để tạo mới")
+            elif self._room(line, "procedure_code", code, bad):
                 self.new_procedures[code] = (v["procedure_name"], v["field"], v["agency_code"])
         if code in self.new_procedures and due_at is None:
             bad("due_at", f"thủ tục mới {code!r} chưa có thời hạn: cần ghi due_at")
@@ -292,8 +413,17 @@ class Checker:
             found = self.session.scalar(select(OrgUnit.id).where(OrgUnit.code == agency))
             if found is not None:
                 self.known_agencies[agency] = found
-            elif unit_id is not None:
+            elif unit_id is not None and self._room(line, "agency_code", agency, bad):
                 self.new_agencies[agency] = unit_id
+
+    def _room(self, line: int, column: str, code: str, bad) -> bool:
+        """Note a catalogue entry the file would create, unless there are too many already."""
+        if len(self.new_procedures) + len(self.new_agencies) >= MAX_NEW_ENTRIES:
+            bad(column, f"tệp nêu hơn {MAX_NEW_ENTRIES} thủ tục và cơ quan chưa có trong danh "
+                        "mục: hãy thêm chúng vào danh mục trước")
+            return False
+        self.first_line[(column, code)] = line
+        return True
 
     def _code(self, line: int, code: str, bad) -> None:
         if not code:
@@ -317,6 +447,32 @@ class Checker:
         """Errors found after their row was checked (codes already in the database)."""
         self.late.extend(self._existing())
         return self.late
+
+    def wanted(self) -> NewEntries:
+        """Every catalogue entry the file would create."""
+        def province(unit_id: int) -> str:
+            return self.unit_objects[unit_id].path.strip("/").split("/")[0]
+
+        return NewEntries(dict(self.new_procedures),
+                          {code: province(unit_id) for code, unit_id in self.new_agencies.items()})
+
+    def refused(self) -> tuple[NewEntries, list[RowError]]:
+        """The entries this import may not create, and an error for each at its first line."""
+        wanted = self.wanted()
+        if self.create_missing:
+            return NewEntries(), []
+        missing = NewEntries(
+            {c: v for c, v in wanted.procedures.items() if self.confirmed.procedures.get(c) != v},
+            {c: v for c, v in wanted.agencies.items() if self.confirmed.agencies.get(c) != v})
+        errors = [RowError(self.first_line[("procedure_code", code)], "procedure_code",
+                           f"thủ tục {code!r} chưa có trong danh mục; nhập không tự thêm thủ "
+                           "tục: quản trị viên thêm vào danh mục, hoặc xác nhận tạo khi nhập")
+                  for code in missing.procedures]
+        errors += [RowError(self.first_line[("agency_code", code)], "agency_code",
+                            f"cơ quan {code!r} chưa có; nhập không tự thêm cơ quan: quản trị "
+                            "viên thêm vào danh mục, hoặc xác nhận tạo khi nhập")
+                   for code in missing.agencies]
+        return missing, errors
 
 
 _TIMES = ("received_at", "due_at", "resolved_at", "returned_at", "closed_at", "rated_at")

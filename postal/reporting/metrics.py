@@ -9,7 +9,7 @@ them in one aggregate query (conditional COUNTs), `dossiers_behind` lists the ro
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
@@ -59,18 +59,36 @@ FIGURES = (*COUNTS, "rated", "satisfied", *(f"rating_{n}" for n in LEVELS))
 SQLITE_INDEX_ROWS = 20_000
 
 
-def parse_period(date_from, date_to) -> tuple[date, date]:
-    """Dates from 'YYYY-MM-DD' strings (or dates); ValidationFailed names the bad one."""
+# Report periods people type (the API's and the pages' ?from=&to=): from 2000 to a year ahead.
+# Further out is a typing slip, and at the ends of the calendar the period's bounds overflow
+# (9999-12-31 has no next day).
+EARLIEST = date(2000, 1, 1)
+AHEAD = timedelta(days=366)
+
+
+def parse_period(date_from, date_to, *, today: date | None = None) -> tuple[date, date]:
+    """Dates from 'YYYY-MM-DD' strings (or dates); ValidationFailed names the bad one.
+
+    Text, which someone typed, must fall within EARLIEST .. `today` (default: the local date)
+    + AHEAD. Dates come from the code (a previous period may well start before EARLIEST) and
+    are taken as they are.
+    """
     out = []
+    latest = None
     for name, value in (("from", date_from), ("to", date_to)):
         if isinstance(value, date):
             out.append(value)
             continue
         try:
-            out.append(date.fromisoformat(str(value or "").strip()))
+            day = date.fromisoformat(str(value or "").strip())
         except ValueError:
             raise ValidationFailed(f"{name}: expected a date YYYY-MM-DD, got {value!r}",
                                    field=name) from None
+        latest = latest or (today or datetime.now(TZ).date()) + AHEAD
+        if not EARLIEST <= day <= latest:
+            raise ValidationFailed(f"{name}: a date from {EARLIEST.isoformat()} to "
+                                   f"{latest.isoformat()}, got {value!r}", field=name)
+        out.append(day)
     if out[0] > out[1]:
         raise ValidationFailed("the period starts after it ends", field="from")
     return out[0], out[1]
@@ -79,8 +97,17 @@ def parse_period(date_from, date_to) -> tuple[date, date]:
 def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     """Bounds [start, end) of the local dates from..to inclusive, as aware datetimes."""
     date_from, date_to = parse_period(date_from, date_to)
-    start = datetime.combine(date_from, time(0), tzinfo=TZ)
-    return start, datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=TZ)
+    bounds = []
+    # moments are stored in UTC: the first and last days of the calendar have no bounds there
+    for name, day, after in (("from", date_from, 0), ("to", date_to, 1)):
+        try:
+            bound = datetime.combine(day + timedelta(days=after), time(0), tzinfo=TZ)
+            bound.astimezone(UTC)
+        except OverflowError:
+            raise ValidationFailed(f"{name}: the period runs off the calendar",
+                                   field=name) from None
+        bounds.append(bound)
+    return bounds[0], bounds[1]
 
 
 def previous_period(date_from: date, date_to: date) -> tuple[date, date]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from postal.core.time import local
 from postal.models import Applicant, Dossier, OrgUnit, Procedure, ReturnMethod
 from postal.reporting import metrics
+from postal.reporting.sheets import xlsx_row
 
 D = Dossier
 COLUMNS = ("Mã hồ sơ", "Thủ tục", "Người nộp", "Địa chỉ", "Điện thoại", "Ngày nhận",
@@ -75,10 +76,10 @@ def register_xlsx(rows: Iterator[RegisterRow], *, title: str) -> bytes:
     sheet = book.create_sheet("Sổ theo dõi")
     for column, width in zip("ABCDEFGHIJ", (6, 26, 40, 24, 40, 13, 17, 17, 17, 22), strict=True):
         sheet.column_dimensions[column].width = width
-    sheet.append([title])
-    sheet.append(["STT", *COLUMNS])
+    sheet.append(xlsx_row(sheet, [title]))
+    sheet.append(xlsx_row(sheet, ["STT", *COLUMNS]))
     for i, row in enumerate(rows, start=1):
-        sheet.append([i, *row.cells()])
+        sheet.append(xlsx_row(sheet, [i, *row.cells()]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -12,6 +12,10 @@
   function show(job) {
     if (job.total) { bar.max = job.total; }
     bar.value = job.done;
+    if (job.stage === "confirm") {  // the page, rendered again, lists what would be created
+      if (box.getAttribute("data-stage") !== "confirm") { window.location.reload(); }
+      return true;
+    }
     if (job.stage === "done") {
       stage.textContent = "Đã nhập " + job.dossiers + " hồ sơ.";
       bar.value = bar.max;

@@ -61,7 +61,7 @@ def create_user():
     return redirect(url_for("admin.index"))
 
 
-@bp.post("/users/<int:user_id>/<any(unlock, deactivate, activate):action>")
+@bp.post("/users/<int:user_id>/<any(unlock, deactivate, activate, revoke):action>")
 @roles_required(Role.ADMIN)
 def change_user(user_id: int, action: str):
     user = db.get_or_404(User, user_id)
@@ -72,8 +72,9 @@ def change_user(user_id: int, action: str):
     elif action == "deactivate":
         if user.id == current_user.id:
             raise DomainError(_("Không thể tự khoá tài khoản của mình."), code="forbidden")
-        user.active = False
-        user.session_version += 1
+        accounts.deactivate(db.session, user)
+    elif action == "revoke":  # sign out everywhere: every session and token so far
+        accounts.revoke_all(db.session, user)
     else:
         user.active = True
     audit.record(db.session, current_user, f"user_{action}", "user", user.username)

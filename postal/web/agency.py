@@ -61,7 +61,8 @@ def _page(dossier: Dossier, errors: dict | None = None, status: int = 200):
     return render_template(
         "agency/dossier.html", dossier=dossier, errors=errors or {}, form=request.form,
         allowed={a.value for a in allowed_actions(dossier.state)},
-        extension=decisions.last_extension(db.session, dossier), decisions=DECISIONS,
+        extension=decisions.last_extension(db.session, dossier),
+        mine={a for a in DECISIONS if decisions.may_take(_me(), dossier, a)},
     ), status
 
 

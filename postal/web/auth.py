@@ -1,24 +1,44 @@
 """Login, logout and the language switch."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from postal.core import accounts, audit
-from postal.extensions import db, limiter
+from postal.extensions import db
+from postal.http.security import login_budgets, session_for, session_key
 from postal.web.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("home.index")
+    """`target` if it is a path of this site, else the home page. Browsers drop tabs and
+    newlines and read a backslash as a slash, so a slash, a tab and "/evil.example" would leave
+    the site: anything with a control character, a space or a backslash is refused, and what
+    is left must parse as a bare path."""
+    if (not target or not target.startswith("/") or target.startswith("//")
+            or any(c in target for c in "\\ ") or not target.isprintable()):
+        return url_for("home.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return url_for("home.index")
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@login_budgets
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
@@ -38,7 +58,11 @@ def login():
             db.session.commit()  # keep the failure count
             form.password.errors.append(_("Sai tên đăng nhập hoặc mật khẩu."))
             return render_template("auth/login.html", form=form), 401
-        login_user(user)
+        lang = session.get("lang")
+        session.clear()  # nothing of the anonymous visit carries over (session fixation)
+        session.update(session_for(db.session, user))
+        if lang:
+            session["lang"] = lang
         audit.record(db.session, user, "login", "user", user.username)
         return redirect(_safe_next(request.args.get("next")))
     status = 422 if request.method == "POST" else 200
@@ -50,6 +74,9 @@ def login():
 def logout():
     audit.record(db.session, current_user._get_current_object(), "logout", "user",
                  current_user.username)
+    key = session_key()
+    if key:
+        accounts.end_session(db.session, key)  # a saved copy of the cookie opens nothing now
     logout_user()
     flash(_("Đã đăng xuất."))
     return redirect(url_for("auth.login"))
@@ -57,8 +84,6 @@ def logout():
 
 @bp.get("/lang/<code>")
 def language(code: str):
-    from flask import session
-
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
     return redirect(_safe_next(request.args.get("next")))

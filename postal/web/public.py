@@ -8,7 +8,7 @@ from flask_babel import gettext
 from postal.core.errors import NotFound, ValidationFailed
 from postal.dossiers import public_status
 from postal.extensions import db, limiter
-from postal.http.public import SCOPE, no_store, public_limit
+from postal.http.public import SCOPE, TooManyGuesses, lookup, no_store, public_limit
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -31,10 +31,11 @@ def status():
     if _empty_form():
         return render_template("public/status.html", values=values, errors={})
     try:
-        found = public_status.lookup(db.session, **values)
-    except ValidationFailed as exc:
+        found = lookup(db.session, **values)
+    except (ValidationFailed, TooManyGuesses) as exc:
         errors = {exc.field or "code": gettext(exc.message)}
-        return render_template("public/status.html", values=values, errors=errors), 422
+        status = 429 if isinstance(exc, TooManyGuesses) else 422
+        return render_template("public/status.html", values=values, errors=errors), status
     except NotFound:
         # one answer for every miss: an unknown code and a wrong phone look the same
         errors = {"form": gettext(public_status.NOT_FOUND)}

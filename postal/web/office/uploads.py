@@ -1,4 +1,10 @@
-"""The import page: upload a CSV/XLSX, then watch its progress (the page polls a JSON status)."""
+"""The import page: upload a CSV/XLSX, then watch its progress (the page polls a JSON status).
+
+An XLSX upload whose archive would unpack to too much is refused here, before any thread or
+parser touches it (a 422 naming the file). An admin's upload that names procedures or agencies
+not yet in the catalogue stops for confirmation: the page lists what would be created, and
+only the admin's POST to /confirm creates them. A manager gets the refusal, line by line.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from postal.core.errors import NotFound, ValidationFailed
 from postal.http.security import roles_required
 from postal.jobs import imports
 from postal.models import Role
+from postal.reporting import xlsx
 from postal.web.office.common import bp, now
 
 SUFFIXES = (".csv", ".xlsx")
@@ -36,8 +43,15 @@ def import_upload():
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=folder, suffix=suffix, delete=False) as handle:
         upload.save(handle)
-    job = imports.start(current_app._get_current_object(), current_user.id, Path(handle.name),
-                     Path(upload.filename).name, now())
+    path = Path(handle.name)
+    if suffix == ".xlsx":
+        try:
+            xlsx.check_archive(path)  # the zip's directory only: quick whatever the file
+        except ValidationFailed:
+            path.unlink(missing_ok=True)
+            raise
+    job = imports.start(current_app._get_current_object(), current_user.id, path,
+                        Path(upload.filename).name, now())
     return redirect(url_for("office.import_job", job_id=job.id), 303)
 
 
@@ -58,3 +72,11 @@ def import_job(job_id: str):
 @roles_required(Role.MANAGER)
 def import_status(job_id: str):
     return jsonify(_job(job_id).as_dict())
+
+
+@bp.post("/import/<job_id>/confirm")
+@roles_required(Role.ADMIN)
+def import_confirm(job_id: str):
+    """The admin read the list of entries to create: import again, creating exactly those."""
+    imports.confirm(current_app._get_current_object(), _job(job_id))
+    return redirect(url_for("office.import_job", job_id=job_id), 303)
