@@ -5,9 +5,11 @@ Nothing is read at import time: `load()` builds the settings when the app is cre
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import time
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -52,15 +54,51 @@ class Config:
     SMTP_HOST = ""
     SMTP_PORT = 25
     SMTP_FROM = "postal@localhost"
+    # NOTIFY_SENDER=http: an SMS/Zalo gateway (README, "Links to other systems")
+    SMS_URL = ""
+    SMS_AUTH = ""  # sent as the Authorization header, e.g. "Bearer …" or "Basic …"
+    SMS_TEMPLATE = ""  # JSON or form body with {to} {text} {subject} {ref} {segments}
+    SMS_ASCII = False  # send Vietnamese without diacritics (GSM-7: 160 characters a segment)
+    SMS_RECEIPT_TOKEN = ""  # the gateway's delivery receipts carry it; empty: receipts off
+    # national portal sync (DVCQG) and VNPost orders: an empty URL leaves the link off
+    PORTAL_SYNC_URL = ""
+    PORTAL_SYNC_TOKEN = ""
+    PORTAL_STATUSES: dict = {}  # our state -> TrangThaiHoSo, over outbox/portal.py STATUSES
+    VNPOST_URL = ""
+    VNPOST_CUSTOMER_CODE = ""
+    VNPOST_TOKEN = ""
+    LINK_TIMEOUT = 10  # seconds a gateway, portal, VNPost or subscriber has to answer
+    LINK_MAX_ATTEMPTS = 10  # tries of a webhook, portal or VNPost delivery before dead-letter
+    LINK_LEASE = 300  # seconds a claimed delivery waits before another worker may retry it
     PUBLIC_BASE_URL = ""
     PHOTO_MAX_BYTES = 2 * 1024 * 1024
+    # the dashboard's target for the share of results delivered home, in percent
+    HOME_DELIVERY_TARGET = 30
     # rows a file import writes per transaction: between two, the counter's intakes get in
     IMPORT_CHUNK_ROWS = 1000
+    # where uploaded import files wait for a worker (default: the instance folder's imports/);
+    # with workers on other machines, a folder they all mount
+    IMPORT_FOLDER = ""
+    # the task queue (jobs/queue.py): "" = an SQLite file beside the SQLite database (or in the
+    # instance folder), "sqlite:////path/queue.db", "redis://host:6379/0", or "memory" (jobs run
+    # at once in the caller: tests)
+    QUEUE_URL = ""
+    QUEUE_NAME = "postal"  # the queue's name (Redis key prefix)
+    QUEUE_WORKERS = 2  # threads of `postal worker`, and of the one `postal serve` starts
+    # seconds a running job may go without a heartbeat before another worker declares it dead
+    QUEUE_LEASE_SECONDS = 60
     # how many reverse proxies (nginx) stand in front: their X-Forwarded-* headers are trusted,
     # so rate limits and the audit log see the citizen's address, not the proxy's
     PROXY_COUNT = 0
     # werkzeug's method for new password hashes
     PASSWORD_HASH_METHOD = "scrypt"
+    # single sign-on (OpenID Connect): all three set, or none (then only local accounts)
+    OIDC_ISSUER = ""
+    OIDC_CLIENT_ID = ""
+    OIDC_CLIENT_SECRET = ""
+    OIDC_SCOPES = "openid profile email"
+    OIDC_PROVIDER_NAME = "SSO"  # the login button's label
+    OIDC_TIMEOUT = 10  # seconds for each call to the provider
 
 
 class DevelopmentConfig(Config):
@@ -74,6 +112,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-only-not-secret"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     RATELIMIT_ENABLED = False
+    QUEUE_URL = "memory"  # a job runs inside the request that submits it
     # one iteration: a test suite that makes hundreds of users must not spend minutes hashing
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
 
@@ -106,6 +145,25 @@ def _text(name: str, raw: str) -> str:
     return raw
 
 
+def _flag(name: str, raw: str) -> bool:
+    if raw.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _statuses(name: str, raw: str) -> dict:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str | int) for k, v in value.items()):
+        raise ConfigError(f'{name} must be a JSON object like {{"returned": "10"}}, got {raw!r}')
+    return {k: str(v) for k, v in value.items()}
+
+
 # environment variable -> (setting, parser)
 ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "SECRET_KEY": ("SECRET_KEY", _text),
@@ -129,10 +187,36 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "SMTP_HOST": ("SMTP_HOST", _text),
     "SMTP_PORT": ("SMTP_PORT", _int),
     "SMTP_FROM": ("SMTP_FROM", _text),
+    "SMS_URL": ("SMS_URL", _text),
+    "SMS_AUTH": ("SMS_AUTH", _text),
+    "SMS_TEMPLATE": ("SMS_TEMPLATE", _text),
+    "SMS_ASCII": ("SMS_ASCII", _flag),
+    "SMS_RECEIPT_TOKEN": ("SMS_RECEIPT_TOKEN", _text),
+    "PORTAL_SYNC_URL": ("PORTAL_SYNC_URL", _text),
+    "PORTAL_SYNC_TOKEN": ("PORTAL_SYNC_TOKEN", _text),
+    "PORTAL_STATUSES": ("PORTAL_STATUSES", _statuses),
+    "VNPOST_URL": ("VNPOST_URL", _text),
+    "VNPOST_CUSTOMER_CODE": ("VNPOST_CUSTOMER_CODE", _text),
+    "VNPOST_TOKEN": ("VNPOST_TOKEN", _text),
+    "LINK_TIMEOUT": ("LINK_TIMEOUT", _int),
+    "LINK_MAX_ATTEMPTS": ("LINK_MAX_ATTEMPTS", _int),
+    "LINK_LEASE": ("LINK_LEASE", _int),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", _text),
     "PROXY_COUNT": ("PROXY_COUNT", _int),
     "PHOTO_MAX_BYTES": ("PHOTO_MAX_BYTES", _int),
     "IMPORT_CHUNK_ROWS": ("IMPORT_CHUNK_ROWS", _int),
+    "IMPORT_FOLDER": ("IMPORT_FOLDER", _text),
+    "QUEUE_URL": ("QUEUE_URL", _text),
+    "QUEUE_NAME": ("QUEUE_NAME", _text),
+    "QUEUE_WORKERS": ("QUEUE_WORKERS", _int),
+    "QUEUE_LEASE_SECONDS": ("QUEUE_LEASE_SECONDS", _int),
+    "OIDC_ISSUER": ("OIDC_ISSUER", _text),
+    "OIDC_CLIENT_ID": ("OIDC_CLIENT_ID", _text),
+    "OIDC_CLIENT_SECRET": ("OIDC_CLIENT_SECRET", _text),
+    "OIDC_SCOPES": ("OIDC_SCOPES", _text),
+    "OIDC_PROVIDER_NAME": ("OIDC_PROVIDER_NAME", _text),
+    "OIDC_TIMEOUT": ("OIDC_TIMEOUT", _int),
+    "HOME_DELIVERY_TARGET": ("HOME_DELIVERY_TARGET", _int),
 }
 
 
@@ -178,6 +262,15 @@ def validate(settings: Mapping) -> None:
             ) from None
         if backend not in ("sqlite", "postgresql"):
             raise ConfigError(f"DATABASE_URL must be SQLite or PostgreSQL, got {backend!r}")
+    _validate_oidc(settings)
+    queue = str(settings.get("QUEUE_URL") or "")
+    if queue and queue != "memory" and not queue.startswith(
+            ("sqlite:///", "redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            f"QUEUE_URL must be empty, memory, sqlite:////path/queue.db or redis://host:6379/0, "
+            f"got {queue!r}")
+    if int(settings.get("QUEUE_LEASE_SECONDS") or 0) < 1:
+        raise ConfigError("QUEUE_LEASE_SECONDS must be at least 1")
     hours = settings.get("OFFICE_HOURS", "")
     try:
         for session in str(hours).split(","):
@@ -188,3 +281,25 @@ def validate(settings: Mapping) -> None:
         raise ConfigError(
             f"OFFICE_HOURS must look like 07:30-11:30,13:30-17:00, got {hours!r}"
         ) from None
+
+
+OIDC_SETTINGS = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
+
+
+def _validate_oidc(settings: Mapping) -> None:
+    """Single sign-on is on with all three settings, off with none; half of it is a mistake.
+    The issuer is reached over HTTPS (plain HTTP only on this machine, for tests)."""
+    given = [k for k in OIDC_SETTINGS if settings.get(k)]
+    if not given:
+        return
+    if len(given) < len(OIDC_SETTINGS):
+        missing = ", ".join(k for k in OIDC_SETTINGS if k not in given)
+        raise ConfigError(f"single sign-on is half configured: set {missing} too "
+                          f"(or unset {', '.join(given)} to use local accounts only)")
+    parts = urlsplit(settings["OIDC_ISSUER"])
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+        raise ConfigError(f"OIDC_ISSUER must be the provider's https:// address, "
+                          f"got {settings['OIDC_ISSUER']!r}")
+    if "openid" not in str(settings.get("OIDC_SCOPES", "")).split():
+        raise ConfigError("OIDC_SCOPES must include openid")

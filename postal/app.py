@@ -59,6 +59,10 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     with app.app_context():
         db_rules.install_guards(db.engine)
+    from postal.outbox import events as link_events
+
+    link_events.switch_on(portal=bool(app.config.get("PORTAL_SYNC_URL")),
+                          vnpost=bool(app.config.get("VNPOST_URL")))
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale,

@@ -219,3 +219,15 @@ def test_unit_scoping_hides_another_units_dossier(make_user, make_unit, make_pro
     assert dossier_for(db.session, agency_officer, mine.code) == mine
     with pytest.raises(NotFound):
         dossier_for(db.session, agency_officer, theirs.code)
+
+
+def test_the_lock_out_message_gives_the_local_time(make_user):
+    from postal.core.time import TZ
+
+    user = make_user("clerk")
+    user.locked_until = utcnow() + timedelta(minutes=15)
+    db.session.commit()
+    with pytest.raises(accounts.AccountLocked) as locked:
+        accounts.authenticate(db.session, user.username, PASSWORD, max_failures=5,
+                              lock_minutes=15)
+    assert user.locked_until.astimezone(TZ).strftime("%H:%M") in locked.value.message

@@ -200,3 +200,31 @@ def test_a_clerk_sees_only_the_counter_decisions(client, login, world):
     r = client.post(f"/agency/dossiers/{code}/stop", data={"csrf_token": csrf_from(page),
                                                           "reason": "x"})
     assert r.status_code == 403
+
+
+def test_the_held_list_is_newest_first_paginated_searchable_with_its_true_total(
+        client, login, world):
+    from tests.factories import make_dossier
+
+    w = world
+    base = utcnow() - timedelta(days=30)
+    made = []
+    for n in range(55):
+        d = make_dossier(w.centre, w.procedure, state=State.PROCESSING,
+                         code=f"{w.centre.dossier_prefix}-250303-{n + 1:04d}", commit=False)
+        db.session.flush()
+        d.items[0].held_since = base + timedelta(hours=n)
+        made.append(d)
+    db.session.commit()
+    login(w.officer)
+    html = client.get("/agency/").get_data(as_text=True)
+    held = html[html.index('id="held"'):]
+    assert 'id="held-total">55<' in held
+    newest, oldest = made[-1].items[0].number, made[0].items[0].number
+    assert newest in held and oldest not in held  # 50 a page, newest first
+    assert held.index(newest) < held.index(made[-2].items[0].number)
+    second = client.get("/agency/?page=2").get_data(as_text=True)
+    assert oldest in second[second.index('id="held"'):]
+    found = client.get("/agency/", query_string={"q": made[3].code[-9:]}).get_data(as_text=True)
+    found = found[found.index('id="held"'):]
+    assert 'id="held-total">1<' in found and made[3].items[0].number in found

@@ -75,9 +75,13 @@ ACCESS: dict[str, Access] = {
     "home.index": Access(PUBLIC, ok=redirect),  # to the login page, or to the role's home
     "auth.login": Access(PUBLIC),
     "auth.language": Access(PUBLIC, lambda s, w: {"code": "en"}),
+    # single sign-on: 404 where it is not configured (as here), never a login wall
+    "sso.start": Access(PUBLIC),
+    "sso.callback": Access(PUBLIC),
     "public.status": Access(PUBLIC),
     "api_public.status": Access(PUBLIC),
     "api_auth.token": Access(PUBLIC),
+    "api_webhooks.sms_receipt": Access(PUBLIC),  # the SMS gateway, by its X-Postal-Token
     "api_auth.logout": Access(ANY),  # revokes the bearer token it carries
     "openapi.spec": Access(PUBLIC),
     "static": Access(PUBLIC, lambda s, w: {"filename": "app.css"}),
@@ -99,6 +103,18 @@ ACCESS: dict[str, Access] = {
     "admin.change_user": Access((), lambda s, w: {"user_id": w.users["clerk"].id,
                                                    "action": "unlock"}),
     "audit_admin.index": Access(()),
+    "sso_admin.index": Access(()),
+    "sso_admin.add_rule": Access(()),
+    "sso_admin.delete_rule": Access((), lambda s, w: {"rule_id": 999_999}),
+    "sso_admin.link": Access(()),
+    "sso_admin.unlink": Access((), lambda s, w: {"identity_id": 999_999}),
+    "links_admin.index": Access(()),
+    "links_admin.subscribe": Access(()),
+    "links_admin.unsubscribe": Access((), lambda s, w: {"subscriber_id": 999_999}),
+    "links_admin.replay": Access((), lambda s, w: {"delivery_id": 999_999}),
+    "api_webhooks.subscribe": Access(()),
+    "api_webhooks.list_subscribers": Access(()),
+    "api_webhooks.unsubscribe": Access((), lambda s, w: {"subscriber_id": 999_999}),
     # the counter
     "counter.index": Access(("clerk",)),
     "counter.submit": Access(("clerk",)),
@@ -107,6 +123,7 @@ ACCESS: dict[str, Access] = {
     "counter.find": Access(("clerk", "manager")),
     "counter.wards": Access(("clerk", "manager")),
     "counter.dossier": scoped(("clerk", "manager"), ref),
+    "counter.supplement_received": scoped(("clerk",), ref),
     "counter.paper": scoped(("clerk", "manager"), lambda s, w: {"ref": s.dossier,
                                                                "kind": "receipt"}),
     "api_dossiers.create": Access(("clerk",)),
@@ -195,6 +212,19 @@ ACCESS: dict[str, Access] = {
                                    lambda s, w: {"username": s.users["courier"].username}),
     "api_delivery.cod_handover": scoped(("clerk", "manager"),
                                         lambda s, w: {"username": s.users["courier"].username}),
+    # the courier's phone offline (the manifest and the service worker hold no data)
+    "courier.offline": Access(("courier",)),
+    "courier.manifest": Access(PUBLIC),
+    "courier.service_worker": Access(PUBLIC),
+    "api_delivery.phone_session": Access(("courier",)),
+    "api_delivery.courier_work": Access(("courier",)),
+    "api_delivery.courier_clock": Access(("courier",)),
+    "api_delivery.flagged_clocks": Access(("clerk", "manager")),
+    "api_delivery.begin_upload": Access(("courier",)),
+    "api_delivery.show_upload": Access(("courier",), lambda s, w: {"upload_id": "no-such-upload"}),
+    "api_delivery.put_upload_part": Access(("courier",), lambda s, w: {
+        "upload_id": "no-such-upload", "offset": 0}),
+    "api_delivery.post_proofs": Access(("courier",)),
     # the district office
     "calendar_admin.index": Access(("manager",)),
     "calendar_admin.add": Access(("manager",)),

@@ -251,3 +251,84 @@ def test_clerks_cannot_edit_the_calendar(app, client, login, clerk):
         app.register_blueprint(bp)
     login(clerk)
     assert client.get("/office/calendar/").status_code == 403
+
+
+def test_the_counter_shows_every_wrong_field_at_once(client, login, make_user, make_procedure):
+    """A bad ID number and a bad phone: both errors on the form, not the first only."""
+    login(make_user("clerk"))
+    page = client.get("/counter/")
+    token = page.get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
+    procedure = make_procedure()
+    answer = client.post("/counter/", data={
+        "csrf_token": token, "procedure_code": procedure.code, "outcome": "accept",
+        "full_name": "Nguyễn Văn An", "id_number": "12345", "phone": "12",
+        "street": "12 Trần Phú", "ward_code": "", "documents": []})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "12 chữ số" in html and "số điện thoại" in html.lower()
+
+
+def test_the_api_lists_every_wrong_field_at_once(client, api_token, make_user, make_procedure):
+    answer = client.post("/api/v1/dossiers", headers=api_token(make_user("clerk")), json={
+        "procedure_code": make_procedure().code, "outcome": "accept",
+        "applicant": {"full_name": "Nguyễn Văn An", "id_number": "12345", "phone": "12",
+                      "address": {"street": "12 Trần Phú", "ward_code": ""}}})
+    assert answer.status_code == 422
+    fields = {e["field"] for e in answer.get_json()["error"]["errors"]}
+    assert {"applicant.id_number", "applicant.phone", "applicant.address.ward_code"} <= fields
+
+
+def test_a_supplement_slip_scanned_at_the_counter_reopens_the_intake_filled_in(client, page):
+    from tests.documents_support import scan
+
+    client.post("/counter/", data=form(page, outcome="supplement", documents=[],
+                                       extra_missing="Bản sao sổ hộ khẩu\n"))
+    dossier = db.session.scalar(select(Dossier))
+    slip = client.get(f"/counter/d/{dossier.id}/supplement-slip.pdf").data
+    [printed] = scan(slip)[0]["code128"]
+    assert printed == f"TN{dossier.id}"
+    found = client.get("/counter/find", query_string={"q": printed.lower()})
+    assert found.status_code == 302 and f"resume={dossier.id}" in found.headers["Location"]
+    again = client.get(found.headers["Location"])
+    html = again.get_data(as_text=True)
+    assert again.status_code == 200 and 'id="resumed"' in html
+    for value in (NAME, ID_NUMBER, PHONE, "Thôn Trung Sơn", "1.000001"):
+        assert f'value="{value}"' in html, value
+    accepted = client.post("/counter/", data=form(again))  # the papers now complete
+    assert accepted.status_code == 303 and dossiers() == 2
+
+
+def test_the_refusal_slip_carries_its_barcode_too(client, page):
+    from tests.documents_support import scan
+
+    client.post("/counter/", data=form(page, outcome="refuse", reason="Sai thẩm quyền"))
+    dossier = db.session.scalar(select(Dossier))
+    slip = client.get(f"/counter/d/{dossier.id}/refusal-slip.pdf").data
+    assert scan(slip)[0]["code128"] == [f"TN{dossier.id}"]
+    found = client.get("/counter/find", query_string={"q": f"TN{dossier.id}"})
+    assert found.headers["Location"].endswith(f"/counter/d/{dossier.id}")
+
+
+def test_the_counter_records_a_supplement_received(client, login, make_user, clerk, procedure):
+    from datetime import timedelta
+
+    from postal.dossiers import decisions
+    from postal.dossiers.lifecycle import State
+    from postal.models import utcnow
+
+    login(clerk)
+    dossier = accept(clerk, procedure)
+    officer = make_user("agency", unit=procedure.agency)
+    dossier.state = State.PROCESSING
+    decisions.request_supplement(db.session, officer, dossier, reason="Thiếu bản sao",
+                                 now=utcnow() - timedelta(days=7))  # a whole week paused
+    db.session.commit()
+    due_before = dossier.due_at
+    page = client.get(f"/counter/d/{dossier.code}")
+    assert 'id="supplement-received"' in page.get_data(as_text=True)
+    done = client.post(f"/counter/d/{dossier.code}/supplement-received",
+                       data={"csrf_token": csrf_from(page), "note": "Đủ giấy"})
+    assert done.status_code == 303
+    db.session.expire_all()
+    fresh = db.session.get(Dossier, dossier.id)
+    assert fresh.state == State.PROCESSING and fresh.due_at > due_before

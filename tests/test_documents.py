@@ -189,12 +189,12 @@ def test_receipt_refuses_an_unknown_page_size():
 
 # --- supplement and refusal slips -------------------------------------------------------------
 
-def test_supplement_slip_for_a_dossier_not_accepted_shows_the_intake_id_and_no_barcode():
+def test_supplement_slip_for_a_dossier_not_accepted_carries_the_intake_number_as_a_barcode():
     dossier = paper_dossier(accepted=False)
     dossier.missing_documents = [DOCUMENTS[0], "Bản sao giấy khai sinh"]
     dossier.reason = "Tờ khai chưa có chữ ký của người yêu cầu."
     document = render_supplement_slip(dossier, public_url=URL)
-    assert scan(document) == [{"qr": [URL]}]
+    assert scan(document) == [{"code128": ["TN1001"], "qr": [URL]}]  # the counter scans it
     text = pdf_text(document)
     assert "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in text
     assert "Số phiếu tiếp nhận:" in text and "1001" in text
@@ -216,7 +216,7 @@ def test_refusal_slip_gives_the_reason():
     text = pdf_text(document)
     assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in text
     assert "Lý do từ chối:" in text and dossier.reason in text
-    assert scan(document) == [{}]
+    assert scan(document) == [{"code128": ["TN1001"]}]
     assert_names_the_applicant(document)
 
 
@@ -366,3 +366,17 @@ def test_renders_dossiers_loaded_from_the_database(app, centre, agency, make_uni
     sheet = render_manifest(db.session.scalar(select(Manifest)))
     assert scan(sheet) == [{"code128": sorted(["BK-000.00.42.H26-250703-001", make_s10("RR", 1)])}]
     assert_names_the_applicant(render_folder_sticker(loaded.items[0]))
+
+
+@pytest.mark.parametrize("code", ["000.05.42.H26-261102-0001", "000.00.42.H26-261231-1234",
+                                  "TTHCC-PHUONG-THANH-SEN-261102-0001"])
+def test_register_codes_never_wrap(code):
+    from postal.documents.register_pdf import render_register
+    from postal.reporting.register import RegisterRow
+
+    row = RegisterRow(code=code, procedure="Cấp bản sao trích lục hộ tịch " * 3,
+                      applicant=NAME, address="Số 12 đường Hà Huy Tập, " + WARD, phone="0912345678",
+                      received_at=RECEIVED, due_at=DUE, returned_at=None, collected_by="")
+    document = render_register([row], unit_name="Trung tâm", date_from=RECEIVED.date(),
+                               date_to=RECEIVED.date())
+    assert code in pdf_text(document, layout=True)  # on one line, whole

@@ -100,7 +100,7 @@ def test_the_register_in_xlsx_has_text_not_formulas(client, manager, period):
 
 
 def test_the_report_downloads_keep_numbers_as_numbers(client, manager, period):
-    text = client.get("/office/report.csv", query_string=period).get_data(as_text=True)
+    text = client.get("/office/report.csv", query_string=period).data.decode("utf-8-sig")
     rows = {r["figure"]: r["value"] for r in csv.DictReader(io.StringIO(text))}
     assert rows["received"] == "1" and rows["received_counter"] == "1"
     data = client.get("/office/report.xlsx", query_string=period).data

@@ -189,3 +189,37 @@ def test_an_upload_with_a_bad_row_writes_nothing_and_lists_it(client, manager, t
         content_type="multipart/form-data")
     assert wrong.status_code == 422
     assert client.get("/office/import/nope/status").status_code == 404
+
+
+def test_the_dashboard_opens_with_the_four_headline_tiles_of_this_month(client, login,
+                                                                       make_user, app):
+    """Home delivery (with its target), on time, overdue now and satisfaction come first, each
+    a link to its dossiers; the default period is the current month."""
+    import re
+
+    login(make_user("manager"))
+    page = client.get("/office/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    tiles = re.findall(r'id="tile-(\w+)"\s+href="([^"]+)"', html)
+    assert [k for k, _ in tiles] == ["home", "on_time", "overdue", "satisfied"]
+    assert html.index('id="headline"') < html.index('id="figures"')
+    assert "figure=returned_home" in tiles[0][1] and "figure=overdue_now" in tiles[2][1]
+    target = app.config["HOME_DELIVERY_TARGET"]
+    assert f"mục tiêu {target}%" in " ".join(html.split())
+    from postal.core.time import TZ
+    from postal.models import utcnow
+
+    first = utcnow().astimezone(TZ).date().replace(day=1).isoformat()
+    assert f"from={first}" in tiles[0][1].replace("&amp;", "&")
+    for _key, link in tiles:
+        assert client.get(link.replace("&amp;", "&")).status_code == 200
+
+
+def test_csv_downloads_carry_a_bom_and_one_charset(client, login, make_user):
+    login(make_user("manager"))
+    for url in ("/office/report.csv", "/office/dossiers.csv?figure=received"):
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        assert answer.headers["Content-Type"] == "text/csv; charset=utf-8", url
+        assert answer.data.startswith("\ufeff".encode()), url

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 MODULES = (
     "auth", "units", "procedures", "dossiers", "scans", "manifests", "runs", "reports", "public",
-    "decisions", "pickups", "delivery", "corrections",
+    "decisions", "pickups", "delivery", "corrections", "webhooks",
 )
 
 
@@ -24,6 +24,8 @@ def register_api(app: Flask) -> None:
         module = import_module(f"postal.api.{name}")
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
+        if hasattr(module, "init_app"):  # e.g. webhooks: its part of the OpenAPI document
+            module.init_app(app)
     app.before_request(_csrf_for_sessions)
 
 

@@ -1,5 +1,6 @@
 """API: at the door and after — proof of delivery, failed attempts, return at the counter,
-ratings, and the couriers' cash on delivery."""
+ratings, and the couriers' cash on delivery; and the courier's phone working offline: its
+work to keep, its clock, photos sent in parts and the proofs of its queue."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from datetime import date, datetime
 from apiflask import APIBlueprint, Schema, fields
 from apiflask.scaffold import _annotate
 from apiflask.validators import Length, OneOf
-from flask import current_app, request
+from flask import current_app, g, jsonify, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
+from postal.api import phone_schemas as phone
 from postal.core.access import dossier_for
 from postal.core.errors import ValidationFailed
 from postal.core.time import TZ, parse_moment
 from postal.custody import door
-from postal.delivery import cod, counter_return, evidence, proof
+from postal.delivery import clock, cod, counter_return, evidence, proof, sync, uploads, workload
 from postal.dossiers import ratings
 from postal.extensions import db
 from postal.http.security import roles_required
@@ -51,6 +55,8 @@ class ProofIn(Schema):
     cod_collected = fields.Integer(metadata={"description": "cash taken, đồng; default the "
                                                           "dossier's amount to collect"})
     note = fields.String()
+    id_number = fields.String(metadata={"description": "the recipient's ID card, where the "
+                                                      "procedure demands the check"})
 
 
 class AttemptOut(Schema):
@@ -173,7 +179,13 @@ def proof_from_request(max_bytes: int) -> proof.Proof:
         relation=str(data.get("relation") or ""), photo=photo, signature=signature,
         lat=data.get("lat"), lon=data.get("lon"), accuracy_m=data.get("accuracy_m"),
         at=_moment(data.get("at")), cod_collected=data.get("cod_collected"),
-        note=data.get("note"))
+        note=data.get("note"), id_number=_optional_text(data.get("id_number")))
+
+
+def _optional_text(value) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed("số CCCD phải là chuỗi", field="id_number")
+    return value
 
 
 @bp.post("/dossiers/<code>/delivery")
@@ -262,3 +274,189 @@ def cod_handover(username, body):
 
 def _today() -> date:
     return utcnow().astimezone(TZ).date()
+
+
+# -- the courier's phone ----------------------------------------------------------------------
+
+@bp.get("/courier/session")
+@roles_required(Role.COURIER)
+@bp.output(phone.PhoneSessionOut)
+@bp.doc(responses={401: "no login: the phone asks the courier to log in again"})
+def phone_session():
+    """Who the phone is logged in as, a fresh CSRF token for its pages (which may come from
+    its cache, their own token stale) and the server's clock."""
+    me = _me()
+    return {"user_id": me.id, "username": me.username, "server_time": utcnow(),
+            "csrf_token": None if g.get("bearer") else generate_csrf()}
+
+
+@bp.get("/courier/work")
+@roles_required(Role.COURIER)
+@bp.output(phone.WorkOut)
+@bp.doc(responses={401: "no login"})
+def courier_work():
+    """The courier's current work, which the phone keeps for working offline: runs and their
+    stops in order, items held, manifests and results to collect, pickups, the reasons for a
+    failed attempt, and the pages to keep."""
+    work = workload.courier_work(db.session, _me(), utcnow())
+    pages = [url_for("courier.index"), url_for("courier.offline"), url_for("delivery.courier")]
+    for run in work["runs"]:
+        pages.append(url_for("delivery.run", run_id=run["id"]))
+        pages.extend(url_for("delivery.door", code=stop["code"]) for stop in run["stops"]
+                     if stop["status"] in ("pending", "out"))
+    work["pages"] = pages
+    return work
+
+
+@bp.post("/courier/clock")
+@roles_required(Role.COURIER)
+@bp.input(phone.ClockIn, arg_name="body")
+@bp.output(phone.ClockOut)
+@bp.doc(responses={400: "malformed JSON body", 401: "no login",
+                   422: "no device id or time"})
+def courier_clock(body):
+    """The phone's clock against the server's, at each sync: a clock off by more than a few
+    minutes is flagged to the office (GET /couriers/clocks) and shown on the phone."""
+    now = utcnow()
+    row = clock.observe(db.session, _me(), body["device_id"], body["device_time"], now)
+    return {"server_time": now, "skew_s": row.skew_s, "flagged": row.flagged_since is not None,
+            "allowance_s": int(clock.ALLOWANCE.total_seconds())}
+
+
+@bp.get("/couriers/clocks")
+@roles_required(Role.CLERK, Role.MANAGER)
+@bp.output(phone.ClockFlagOut(many=True))
+@bp.doc(responses={401: "no login"})
+def flagged_clocks():
+    """Couriers' phones whose clock was off at their last sync (this week), for the office."""
+    return [{"courier": row.user.username, "device_id": row.device_id, "skew_s": row.skew_s,
+             "worst_skew_s": row.worst_skew_s, "checked_at": row.checked_at,
+             "flagged_since": row.flagged_since}
+            for row in clock.flagged(db.session, _me(), utcnow())]
+
+
+def _upload_dict(upload) -> dict:
+    return {"id": upload.id, "length": upload.length, "offset": upload.received,
+            "part_max_bytes": uploads.PART_MAX_BYTES}
+
+
+@bp.post("/uploads")
+@roles_required(Role.COURIER)
+@bp.input(phone.UploadIn, arg_name="body")
+@bp.output(phone.UploadOut)
+@bp.doc(responses={400: "malformed JSON body", 401: "no login",
+                   409: "the id is in use for another photo",
+                   422: "empty or too large (PHOTO_MAX_BYTES), or a malformed digest"})
+def begin_upload(body):
+    """Start sending a photo in parts, or find how far an upload already got (`offset`):
+    after a cut connection the phone resumes from there."""
+    upload = uploads.begin(db.session, _me(), body["id"], body["length"], body["sha256"],
+                           utcnow(), max_bytes=int(current_app.config["PHOTO_MAX_BYTES"]))
+    return _upload_dict(upload)
+
+
+@bp.get("/uploads/<upload_id>")
+@roles_required(Role.COURIER)
+@bp.output(phone.UploadOut)
+@bp.doc(responses={401: "no login", 404: "no such upload of yours"})
+def show_upload(upload_id):
+    """How far an upload got: the offset to resume from."""
+    return _upload_dict(uploads.owned(db.session, _me(), upload_id))
+
+
+@bp.put("/uploads/<upload_id>/<int:offset>")
+@roles_required(Role.COURIER)
+@bp.output(phone.UploadOut)
+@bp.doc(responses={401: "no login", 404: "no such upload of yours",
+                   409: "the part does not continue what the server holds: `error.offset` "
+                        "says where to resume",
+                   422: "an empty part, larger than part_max_bytes, or past the photo's end"})
+def put_upload_part(upload_id, offset):
+    """One part of the photo (raw bytes) at its offset; a part sent again is kept once."""
+    data = request.stream.read(uploads.PART_MAX_BYTES + 1)
+    try:
+        upload = uploads.put_part(db.session, _me(), upload_id, offset, data)
+    except uploads.OffsetMismatch as exc:
+        db.session.rollback()
+        response = jsonify(error={"code": exc.code, "message": exc.message,
+                                  "offset": exc.offset})
+        response.status_code = 409
+        return response
+    return _upload_dict(upload)
+
+
+_annotate(put_upload_part, body={"type": "string", "format": "binary"},
+          content_type="application/octet-stream")
+
+
+def _hints() -> dict[str, str]:
+    """What the courier should do about a refused proof, by the refusal's code or field."""
+    again = gettext("Mở lại điểm giao, sửa thông tin rồi ghi lại.")
+    return {
+        "not_found": gettext("Hồ sơ không thuộc đơn vị của bạn: báo quầy."),
+        "not_ready": gettext("Hồ sơ đã được xử lý khác (đã trả hoặc đã về quầy): giữ kết quả "
+                             "và báo quầy."),
+        "already_delivered": gettext("Kết quả đã được ghi là đã trả: báo quầy, không giao lại."),
+        "counter_return": gettext("Hồ sơ trả tại quầy: mang kết quả về quầy."),
+        "forbidden": gettext("Hồ sơ thuộc chuyến của bưu tá khác: báo người lập chuyến."),
+        "out_of_order": gettext("Có lần quét sau thời điểm này: báo quầy kiểm tra."),
+        "future_time": gettext("Chỉnh đồng hồ máy (ngày giờ tự động) rồi ghi lại."),
+        "before_existence": gettext("Chỉnh đồng hồ máy (ngày giờ tự động) rồi ghi lại."),
+        "bad_time": gettext("Chỉnh đồng hồ máy (ngày giờ tự động) rồi ghi lại."),
+        "at": gettext("Chỉnh đồng hồ máy (ngày giờ tự động) rồi ghi lại."),
+        "id_number": gettext("Kiểm tra lại CCCD của người nhận; nếu nhận thay cần giấy uỷ "
+                             "quyền."),
+        "upload_incomplete": gettext("Máy sẽ tự gửi lại ảnh."),
+        "photo_corrupt": gettext("Máy sẽ tự gửi lại ảnh."),
+        "": again,
+    }
+
+
+def _error_dict(error) -> dict:
+    hints = _hints()
+    hint = hints.get(error.code) or hints.get(error.field or "") or hints[""]
+    return {"code": error.code, "message": error.message, "field": error.field, "hint": hint}
+
+
+def _answer_dict(answer: sync.Answer) -> dict:
+    out: dict = {"id": answer.id, "status": answer.status}
+    if answer.error is not None:
+        out["error"] = _error_dict(answer.error)
+    attempt = answer.attempt
+    if attempt is not None:
+        dossier = attempt.dossier
+        out["attempt"] = {"code": dossier.code, "attempt": attempt.id,
+                          "outcome": attempt.outcome.value, "at": attempt.at,
+                          "state": dossier.state.value,
+                          "return_method": dossier.return_method.value,
+                          "attempts": dossier.delivery_attempts,
+                          "recipient_name": attempt.recipient_name, "reason": attempt.reason}
+    return out
+
+
+@bp.post("/proofs")
+@roles_required(Role.COURIER)
+@bp.input(phone.ProofBatchIn, arg_name="body")
+@bp.output(phone.ProofAnswerOut(many=True))
+@bp.doc(responses={400: "malformed JSON body", 401: "no login",
+                   422: "a malformed batch (1–100 proofs of the documented shape): nothing "
+                        "was written"})
+def post_proofs(body):
+    """Proofs from the phone's queue, delivered (with a signature and/or a finished photo
+    upload) or failed (with its reason): one answer each, in order.
+
+    Each is judged by the same rules as the door page and POST /dossiers/{code}/delivery, and
+    stored once by its id: a second send answers `duplicate` with the attempt stored the first
+    time. A refused proof (`rejected`, with `error.code`, `error.message` and `error.hint`:
+    what the courier should do) writes nothing and leaves the rest of the batch alone; `retry`
+    asks the phone to send its photo again first.
+    """
+    now = utcnow()
+    me = _me()
+    skew = clock.skew_seconds(body["sent_at"], now)
+    if body["device_id"] and body["sent_at"]:
+        clock.observe(db.session, me, body["device_id"], body["sent_at"], now)
+    limits = sync.Limits(max_photo_bytes=int(current_app.config["PHOTO_MAX_BYTES"]),
+                         max_attempts=int(current_app.config["DELIVERY_MAX_ATTEMPTS"]))
+    answers = sync.apply_batch(db.session, me, body["proofs"], now, limits, skew=skew)
+    return [_answer_dict(a) for a in answers]

@@ -69,9 +69,12 @@ def db_downgrade(revision):
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--dossiers", default=2000, show_default=True,
               help="demo dossiers for an empty database")
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="run queued jobs (imports) in this process too")
 @with_appcontext
-def serve(host, port, dossiers):
-    """Create or upgrade the schema, seed demo data into an empty database, start the app."""
+def serve(host, port, dossiers, worker):
+    """Create or upgrade the schema, seed demo data into an empty database, start the app
+    with a queue worker inside (the single machine's default; `postal worker` adds more)."""
     from sqlalchemy import select
 
     from postal.extensions import db
@@ -93,9 +96,17 @@ def serve(host, port, dossiers):
     click.echo("")
     from werkzeug.serving import run_simple
 
+    from postal.jobs import queue
+
+    app = current_app._get_current_object()
+    consumer = queue.start_embedded(app) if worker else None
     # Flask's app.run() refuses to start from inside its own CLI; serve with werkzeug directly.
-    # For production, run gunicorn (README, docs/deployment.md).
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    # For production, run gunicorn and `postal worker` (README, docs/deployment.md).
+    try:
+        run_simple(host, port, app, threaded=True)
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
 
 
 @click.command("demo")
@@ -149,8 +160,9 @@ COMMANDS = [db_group, serve, demo, users_group]
 
 def register_commands(app: Flask) -> None:
     """Put every postal command on app.cli, so `postal X` and `flask --app wsgi X` agree."""
-    from postal.cli import backup, notify, reports
+    from postal.cli import backup, notify, reports, worker
 
-    for command in (*COMMANDS, *reports.COMMANDS, *notify.COMMANDS, *backup.COMMANDS):
+    for command in (*COMMANDS, *reports.COMMANDS, *notify.COMMANDS, *backup.COMMANDS,
+                    *worker.COMMANDS):
         app.cli.add_command(command)
 

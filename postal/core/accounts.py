@@ -16,6 +16,7 @@ from zxcvbn import zxcvbn
 
 from postal.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from postal.core.text import clean
+from postal.core.time import TZ
 from postal.models import ApiToken, LoginSession, OrgUnit, Role, User, utcnow
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{3,80}$")
@@ -91,7 +92,7 @@ def authenticate(
     if user.locked_until is not None and user.locked_until > now:
         raise AccountLocked(
             f"account locked after {max_failures} failed logins; try again after "
-            f"{user.locked_until.astimezone().strftime('%H:%M')}"
+            f"{user.locked_until.astimezone(TZ).strftime('%H:%M')}"
         )
     if not check_password_hash(user.password_hash, password) or not user.active:
         user.failed_logins += 1

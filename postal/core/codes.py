@@ -140,3 +140,21 @@ def classify_barcode(text: str) -> BarcodeKind | None:
             continue
         return kind
     return None
+
+
+# The intake record of a dossier not accepted (asked for supplements, or refused) has no
+# dossier code: its slip carries "TN" and the record's number, scannable at the counter.
+INTAKE_PREFIX = "TN"
+
+
+def intake_ref(record_id: int) -> str:
+    return f"{INTAKE_PREFIX}{record_id}"
+
+
+def intake_id(text: str | None) -> int | None:
+    """The intake record number a slip's barcode (or what a clerk typed) names, if any."""
+    text = (text or "").strip().upper()
+    if text.startswith(INTAKE_PREFIX) and text[len(INTAKE_PREFIX):].isdigit():
+        number = int(text[len(INTAKE_PREFIX):])
+        return number if 0 < number < 2**31 else None
+    return None

@@ -18,10 +18,48 @@ class DomainError(Exception):
 
 
 class ValidationFailed(DomainError):
-    """Input that breaks a rule of the domain (bad ID number, unknown ward, ...)."""
+    """Input that breaks a rule of the domain (bad ID number, unknown ward, ...). `errors`
+    holds every field's problem when several were checked at once (the first is the message
+    and field of the error itself)."""
 
     code = "validation_failed"
     status = 422
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
+                 errors: dict[str, str] | None = None):
+        super().__init__(message, field=field, code=code)
+        self.errors = errors or ({field: message} if field else {})
+
+
+class Problems:
+    """Check several fields and report every problem at once: `with problems.check(): ...`
+    around each field's check, then `problems.raise_any()`."""
+
+    def __init__(self):
+        self.errors: dict[str, str] = {}
+
+    def check(self):
+        return _Catch(self)
+
+    def raise_any(self) -> None:
+        if self.errors:
+            field, message = next(iter(self.errors.items()))
+            raise ValidationFailed(message, field=field, errors=dict(self.errors))
+
+
+class _Catch:
+    def __init__(self, problems: Problems):
+        self.problems = problems
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb) -> bool:
+        if isinstance(error, ValidationFailed):
+            for field, message in (error.errors or {error.field or "form": error.message}).items():
+                self.problems.errors.setdefault(field, message)
+            return True
+        return False
 
 
 class NotFound(DomainError):

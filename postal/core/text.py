@@ -9,7 +9,7 @@ _SPACES = re.compile(r"\s+")
 # control characters (NUL and friends) are never part of a name, an address or a code
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # đ/Đ carry no combining mark, so NFD does not split them.
-_EXTRA = str.maketrans({"đ": "d", "Đ": "d"})
+_CASED = str.maketrans({"đ": "d", "Đ": "D"})
 
 
 def clean(value: str | None) -> str:
@@ -22,9 +22,14 @@ def clean(value: str | None) -> str:
 
 def fold(value: str | None) -> str:
     """Lower-case, accent-free key: 'Hộ kinh doanh Đông' -> 'ho kinh doanh dong'."""
-    decomposed = unicodedata.normalize("NFD", clean(value).translate(_EXTRA))
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return stripped.casefold()
+    return unaccent(clean(value)).casefold()
+
+
+def unaccent(value: str | None) -> str:
+    """Vietnamese without diacritics, case kept: 'Hồ sơ Đông' -> 'Ho so Dong' (SMS fallback)."""
+    decomposed = unicodedata.normalize("NFD", (value or "").translate(_CASED))
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 MAX_REASON = 2000  # characters of a reason (refusal, supplement, stop, correction, ...)

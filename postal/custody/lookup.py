@@ -49,13 +49,14 @@ def by_kind(scans) -> dict[str | None, set[str]]:
 
 
 def _item_options():
-    # only what judging and writing a scan read (a dossier has some forty columns)
+    # what judging and writing a scan read (a dossier has some forty columns), and the status
+    # and dates its events announce to other systems (outbox.events.dossier_view)
     dossier = joinedload(Item.dossier).load_only(
         Dossier.id, Dossier.code, Dossier.state, Dossier.unit_id, Dossier.agency_id,
-        Dossier.created_at, Dossier.received_at,
-        Dossier.delivery_attempts, Dossier.returned_at, Dossier.returned_via,
-        Dossier.collected_by)
-    # a few units stand behind hundreds of dossiers: fetched once each, not joined to every row
+        Dossier.created_at, Dossier.received_at, Dossier.delivery_attempts,
+        Dossier.returned_at, Dossier.returned_via, Dossier.collected_by)
+    # a few units stand behind hundreds of dossiers: fetched once each (procedures, read only
+    # when an event is announced, come from the identity map after the first)
     return dossier.selectinload(Dossier.unit), dossier.selectinload(Dossier.agency)
 
 

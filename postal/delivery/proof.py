@@ -5,15 +5,21 @@ same scan the phone would send (postal.custody.record_scan), so a delivery made 
 one scanned elsewhere leave the same trail; this module adds what only the door knows: who took
 the result, the photo or signature, the GPS fix, the cash collected, the reason for a failure.
 Each function writes inside a savepoint: when it refuses, nothing it began is left behind.
+
+A phone that recorded the door offline sends the same proof later, perhaps twice (a lost
+answer, two tabs): `record_once` stores it once under the phone's id and answers the stored
+attempt to every later send.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postal.core import audit
@@ -23,6 +29,7 @@ from postal.core.time import EARLIEST, as_utc
 from postal.custody.door import REASONS, RELATIONS, recipient_problem
 from postal.delivery import evidence
 from postal.delivery.positions import learn_address, usable_fix
+from postal.dossiers.applicants import normalise_id_number
 from postal.dossiers.lifecycle import State
 from postal.models import (
     OPEN_RUN_STATES,
@@ -48,6 +55,9 @@ CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock a little ahead is still the
 _REFUSALS = {"wrong_role": Forbidden, "wrong_unit": NotFound, "not_ready": Conflict,
              "already_delivered": Conflict, "out_of_order": Conflict,
              "counter_return": Conflict}
+# who may take a result whose procedure demands an ID check at the door: the applicant, or a
+# person holding the applicant's power of attorney (as at the counter)
+ID_CHECK_RELATIONS = ("self", "authorised")
 
 
 @dataclass
@@ -64,6 +74,7 @@ class Proof:
     at: datetime | None = None
     cod_collected: int | None = None
     note: str | None = None
+    id_number: str | None = None  # the ID card shown, where the procedure demands the check
 
 
 def result_item(dossier: Dossier):
@@ -75,12 +86,13 @@ def result_item(dossier: Dossier):
 
 
 def custody_scan(session: Session, user: User, dossier: Dossier, kind: str, at: datetime,
-                 now: datetime, **fields) -> Event:
-    """Record `kind` for the dossier's result as a scan; a refused scan raises its domain error."""
+                 now: datetime, *, scan_id: str | None = None, **fields) -> Event:
+    """Record `kind` for the dossier's result as a scan (under `scan_id`, the phone's id of
+    the proof, when it has one); a refused scan raises its domain error."""
     from postal.custody import Scan, record_scan
 
     item = result_item(dossier)
-    scan = Scan(id=str(uuid.uuid4()), barcode=item.number, event=kind, at=at,
+    scan = Scan(id=scan_id or str(uuid.uuid4()), barcode=item.number, event=kind, at=at,
                 item_kind="result", **fields)
     result = record_scan(session, user, scan, now)
     if result.status != "accepted":
@@ -175,9 +187,39 @@ def _cod(value, expected: int) -> int:
     return amount
 
 
+def _masked(id_number: str) -> str:
+    return "•" * (len(id_number) - 4) + id_number[-4:]
+
+
+def check_id(dossier: Dossier, relation: str, id_number: str | None, now: datetime
+             ) -> str | None:
+    """The ID number checked at the door (masked, for the record), None when the dossier's
+    procedure does not ask for the check; ValidationFailed when the check fails."""
+    procedure = dossier.procedure
+    if procedure is None or not procedure.delivery_id_check:
+        return None
+    if relation not in ID_CHECK_RELATIONS:
+        raise ValidationFailed("thủ tục này chỉ giao cho chính người nộp hoặc người được uỷ "
+                               "quyền, sau khi kiểm tra CCCD", field="relation")
+    if not clean(id_number):
+        raise ValidationFailed("thủ tục này cần kiểm tra CCCD của người nhận", field="id_number")
+    try:
+        number = normalise_id_number(id_number, today=now.date())
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field="id_number") from None
+    own = dossier.applicant.id_number if dossier.applicant else None
+    if relation == "self" and own and number != own:
+        raise ValidationFailed("số CCCD không khớp với người nộp hồ sơ: nếu nhận thay, cần giấy "
+                               "uỷ quyền", field="id_number")
+    return _masked(number)
+
+
 def record_delivery(session: Session, user: User, dossier: Dossier, proof: Proof, now: datetime,
-                    *, max_photo_bytes: int = PHOTO_MAX_BYTES) -> DeliveryAttempt:
-    """Delivered at the door: recipient, relation, a photo or a signature, GPS and time."""
+                    *, max_photo_bytes: int = PHOTO_MAX_BYTES, client_id: str | None = None,
+                    clock_skew_s: int | None = None) -> DeliveryAttempt:
+    """Delivered at the door: recipient, relation, an ID check where the procedure asks for
+    one, a photo or a signature, GPS and time. `client_id` and `clock_skew_s`: the phone's id
+    of the proof and its clock's offset, when it comes from a phone's queue."""
     stop = _courier_stop(session, user, dossier)
     if dossier.state not in (State.OUT_FOR_DELIVERY, State.AWAITING_RETURN, State.RESULT_READY):
         raise Conflict(f"hồ sơ {dossier.code} đang ở trạng thái {dossier.state.value}: "
@@ -187,6 +229,7 @@ def record_delivery(session: Session, user: User, dossier: Dossier, proof: Proof
         raise ValidationFailed(problem, field="recipient_name")
     if proof.relation not in RELATIONS:
         raise ValidationFailed("chọn quan hệ của người nhận với người nộp", field="relation")
+    id_checked = check_id(dossier, proof.relation, proof.id_number, now)
     photo_type = (evidence.check_photo(proof.photo, max_photo_bytes)
                   if proof.photo is not None else None)
     signature = evidence.decode_signature(proof.signature, max_photo_bytes)
@@ -203,12 +246,14 @@ def record_delivery(session: Session, user: User, dossier: Dossier, proof: Proof
             accuracy_m=accuracy, recipient_name=name, recipient_relation=proof.relation,
             note=note, cod_expected=dossier.cod_amount or 0, cod_collected=cod,
             photo=proof.photo if photo_type else None, photo_type=photo_type,
-            signature=signature)
+            signature=signature, client_id=client_id, clock_skew_s=clock_skew_s)
         session.add(attempt)
         session.flush()
-        custody_scan(session, user, dossier, "delivered", at, now, recipient=name, lat=lat,
-                     lon=lon, note=note, data={"attempt": attempt.id, "relation": proof.relation,
-                                               "cod_collected": cod})
+        details = {"attempt": attempt.id, "relation": proof.relation, "cod_collected": cod}
+        if id_checked:
+            details.update(id_checked=True, id_number=id_checked)
+        custody_scan(session, user, dossier, "delivered", at, now, scan_id=client_id,
+                     recipient=name, lat=lat, lon=lon, note=note, data=details)
         notify(session, dossier, "delivered")
         _close_stop(stop, StopStatus.DELIVERED, at)
         if lat is not None:
@@ -223,7 +268,8 @@ def record_delivery(session: Session, user: User, dossier: Dossier, proof: Proof
 def record_failed_attempt(session: Session, user: User, dossier: Dossier, reason: str,
                           now: datetime, max_attempts: int = MAX_ATTEMPTS, *,
                           note: str | None = None, lat=None, lon=None, accuracy_m=None,
-                          at: datetime | None = None) -> DeliveryAttempt:
+                          at: datetime | None = None, client_id: str | None = None,
+                          clock_skew_s: int | None = None) -> DeliveryAttempt:
     """Not delivered, for one of REASONS; after `max_attempts` tries the result goes back to
     the counter (return at the counter from then on) and the message tells the citizen so."""
     stop = _courier_stop(session, user, dossier)
@@ -242,11 +288,12 @@ def record_failed_attempt(session: Session, user: User, dossier: Dossier, reason
         attempt = DeliveryAttempt(
             dossier_id=dossier.id, run_id=stop.run_id if stop else None, courier_id=user.id,
             outcome=Outcome.FAILED, at=at, recorded_at=now, lat=lat, lon=lon,
-            accuracy_m=accuracy, reason=reason, note=note, cod_expected=dossier.cod_amount or 0)
+            accuracy_m=accuracy, reason=reason, note=note, cod_expected=dossier.cod_amount or 0,
+            client_id=client_id, clock_skew_s=clock_skew_s)
         session.add(attempt)
         session.flush()
-        custody_scan(session, user, dossier, "delivery_failed", at, now, lat=lat, lon=lon,
-                     note=note, data={"attempt": attempt.id, "reason": reason})
+        custody_scan(session, user, dossier, "delivery_failed", at, now, scan_id=client_id,
+                     lat=lat, lon=lon, note=note, data={"attempt": attempt.id, "reason": reason})
         notify(session, dossier, "delivery_failed", reason=reason, reason_text=REASONS[reason],
                back_to_counter=back_to_counter)
         _close_stop(stop, StopStatus.FAILED, at)
@@ -260,3 +307,26 @@ def record_failed_attempt(session: Session, user: User, dossier: Dossier, reason
                      attempt=attempt.id, reason=reason, back_to_counter=back_to_counter)
         session.flush()
     return attempt
+
+
+def attempt_by_client_id(session: Session, client_id: str) -> DeliveryAttempt | None:
+    return session.scalar(select(DeliveryAttempt).where(DeliveryAttempt.client_id == client_id))
+
+
+def record_once(session: Session, user: User, client_id: str,
+                record: Callable[[], DeliveryAttempt]) -> tuple[str, DeliveryAttempt]:
+    """("accepted", the attempt `record` stores) the first time the phone's id arrives;
+    ("duplicate", the stored attempt) on every later send, also when two sends race (the
+    unique id lets one of them in; the other finds what it stored)."""
+    found = attempt_by_client_id(session, client_id)
+    if found is None:
+        try:
+            with session.begin_nested():
+                return "accepted", record()
+        except IntegrityError:
+            found = attempt_by_client_id(session, client_id)
+            if found is None:  # the id clashes with something else the phone sent
+                raise Conflict("mã bằng chứng này đã được dùng", code="id_taken") from None
+    if found.courier_id != user.id:
+        raise Conflict("mã bằng chứng này đã được dùng cho lần giao khác", code="id_taken")
+    return "duplicate", found

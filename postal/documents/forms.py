@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from reportlab.pdfgen.canvas import Canvas
 
+from postal.core.codes import intake_ref
 from postal.documents.pdf import (
     PAGE_SIZES,
     draw_code128,
@@ -41,10 +42,13 @@ class Field:
 
 
 def reference(dossier) -> tuple[str, str, bool]:
-    """(label, value, has_barcode): the dossier code once accepted, else the intake record id."""
+    """(label, value, has_barcode): the dossier code once accepted, else the intake record's
+    number (TN…), which the counter scans to take the dossier up again."""
     if dossier.code:
         return "Mã hồ sơ", dossier.code, True
-    return "Số phiếu tiếp nhận", str(dossier.id if dossier.id is not None else "—"), False
+    if dossier.id is None:
+        return "Số phiếu tiếp nhận", "—", False
+    return "Số phiếu tiếp nhận", intake_ref(dossier.id), True
 
 
 def numbered(entries) -> list[str]:

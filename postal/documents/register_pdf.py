@@ -9,13 +9,14 @@ from datetime import date
 from reportlab.lib.pagesizes import A4, landscape
 
 from postal.documents.pdf import NumberedPages, draw_text, finish, mm, new_canvas
-from postal.documents.table import Column, draw_table
+from postal.documents.table import Column, Unbroken, draw_table
 from postal.reporting.register import RegisterRow
 
 PAGE = landscape(A4)
 MARGIN = 10 * mm
 SIZE = 7.5
-WIDTHS = (10, 30, 48, 30, 52, 21, 22, 22, 22, 20)  # mm, 277 in all
+# mm, 277 in all: the code's column holds a full dossier code on one line at SIZE
+WIDTHS = (10, 42, 46, 28, 42, 21, 22, 22, 22, 22)
 
 
 def render_register(rows: Iterable[RegisterRow], *, unit_name: str, date_from: date,
@@ -36,7 +37,8 @@ def render_register(rows: Iterable[RegisterRow], *, unit_name: str, date_from: d
               "Ngày nhận", "Hẹn trả", "Ngày trả", "Người nhận")
     columns = [Column(t, w * mm, "right" if t == "STT" else "left")
                for t, w in zip(titles, WIDTHS, strict=True)]
-    cells = [[str(i), *row.cells()] for i, row in enumerate(rows, start=1)]
+    cells = [[str(i), Unbroken(code), *rest]
+             for i, (code, *rest) in enumerate((row.cells() for row in rows), start=1)]
     if not cells:
         cells = [["", "Không có hồ sơ nào trong kỳ", "", "", "", "", "", "", "", ""]]
     draw_table(canvas, MARGIN, height - MARGIN - 15 * mm, columns, cells, size=SIZE,

@@ -13,6 +13,7 @@ from postal.documents.pdf import (
     draw_code128,
     draw_text,
     mm,
+    text_width,
     wrap,
 )
 
@@ -52,7 +53,21 @@ class BarcodeCell:
             draw_text(canvas, x + PAD, top - PAD - size, self.text, size)
 
 
-Cell = str | BarcodeCell
+@dataclass(frozen=True)
+class Unbroken:
+    """Text that must never wrap (a dossier code): one line, its size reduced to fit."""
+
+    text: str
+
+    def height(self, width: float, size: float) -> float:
+        return size * LEADING + 2 * PAD - size * 0.25
+
+    def draw(self, canvas: Canvas, x: float, top: float, width: float, size: float) -> None:
+        fitted = min(size, size * (width - 2 * PAD) / max(text_width(self.text, size), 1e-6))
+        draw_text(canvas, x + PAD, top - PAD - size * 0.95, self.text, fitted * 0.995)
+
+
+Cell = str | BarcodeCell | Unbroken
 
 
 def _lines(cell: Cell, width: float, size: float, bold: bool = False) -> list[str]:
@@ -60,7 +75,7 @@ def _lines(cell: Cell, width: float, size: float, bold: bool = False) -> list[st
 
 
 def _height(cell: Cell, width: float, size: float, bold: bool = False) -> float:
-    if isinstance(cell, BarcodeCell):
+    if isinstance(cell, BarcodeCell | Unbroken):
         return cell.height(width, size)
     return len(_lines(cell, width, size, bold)) * size * LEADING + 2 * PAD - size * 0.25
 
@@ -77,7 +92,7 @@ def _draw_row(canvas: Canvas, x: float, top: float, columns: Sequence[Column],
             canvas.setFillGray(0)
         else:
             canvas.rect(left, top - height, col.width, height, stroke=1, fill=0)
-        if isinstance(cell, BarcodeCell):
+        if isinstance(cell, BarcodeCell | Unbroken):
             cell.draw(canvas, left, top, col.width, size)
         else:
             y = top - PAD - size * 0.95

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from postal.core.errors import ValidationFailed
+from postal.core.errors import Problems, ValidationFailed
 from postal.core.text import clean, fold
 from postal.models import OrgUnit, UnitKind
 
@@ -198,22 +198,29 @@ def check_applicant(session: Session, data: dict | None, *, strict: bool,
     """
     data = data if isinstance(data, dict) else {}
     address = data.get("address") if isinstance(data.get("address"), dict) else {}
+    problems = Problems()  # every field is checked: the clerk sees all that is wrong at once
     full_name = clean(data.get("full_name"))
-    if not full_name:
-        raise ValidationFailed("nhập họ tên người nộp", field="applicant.full_name")
-    if len(full_name) > 200:
-        raise ValidationFailed("họ tên tối đa 200 ký tự", field="applicant.full_name")
+    with problems.check():
+        if not full_name:
+            raise ValidationFailed("nhập họ tên người nộp", field="applicant.full_name")
+        if len(full_name) > 200:
+            raise ValidationFailed("họ tên tối đa 200 ký tự", field="applicant.full_name")
     id_number = clean(data.get("id_number"))
-    if id_number or strict:
-        id_number = normalise_id_number(id_number, today=today)
+    with problems.check():
+        if id_number or strict:
+            id_number = normalise_id_number(id_number, today=today)
     phone = clean(data.get("phone"))
-    if phone or strict:
-        phone = normalise_phone(phone)
+    with problems.check():
+        if phone or strict:
+            phone = normalise_phone(phone)
     street = clean(address.get("street"))
-    if len(street) > 300:
-        raise ValidationFailed("địa chỉ tối đa 300 ký tự", field="applicant.address.street")
+    with problems.check():
+        if len(street) > 300:
+            raise ValidationFailed("địa chỉ tối đa 300 ký tự", field="applicant.address.street")
     ward_code = clean(address.get("ward_code"))
     ward = None
-    if ward_code or strict:
-        ward = ward_by_code(session, ward_code, field="applicant.address.ward_code")
+    with problems.check():
+        if ward_code or strict:
+            ward = ward_by_code(session, ward_code, field="applicant.address.ward_code")
+    problems.raise_any()
     return ApplicantInput(full_name, id_number or None, phone or None, street, ward)

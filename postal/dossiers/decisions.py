@@ -97,7 +97,7 @@ def _move(session: Session, user: User, dossier: Dossier, action: Action, kind: 
                   user_id=user.id, unit_id=user.unit_id, note=note or None,
                   data={"from": before.value, "to": dossier.state.value, **data})
     session.add(event)
-    notify_change(session, dossier, before)
+    notify_change(session, dossier, before, event=kind)
     session.flush()
     audit.record(session, user, f"dossier_{kind}", "dossier", dossier.code, **data)
     return event

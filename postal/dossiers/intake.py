@@ -36,6 +36,7 @@ from postal.models import (
     User,
     utcnow,
 )
+from postal.outbox.events import announce
 
 # Idempotency keys live on the intake Event's client_id (unique), prefixed so they can never
 # clash with the scan UUIDs stored in the same column.
@@ -247,6 +248,7 @@ def accept(
         _event(session, dossier, "accepted", user=clerk, unit=unit, at=now, key=key, item=item,
                code=code, due_at=due.isoformat(), return_method=method.value, channel=channel.value)
         session.flush()
+        announce(session, dossier, "accepted")
         audit.record(session, clerk, "dossier_accept", "dossier", code,
                      procedure=procedure.code, item=item.number)
         return dossier

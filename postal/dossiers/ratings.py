@@ -14,6 +14,7 @@ from postal.core.errors import Conflict, NotFound, ValidationFailed
 from postal.core.text import clean
 from postal.dossiers.lifecycle import State
 from postal.models import Dossier, Event, User
+from postal.outbox.events import announce
 
 LEVELS = {1: "Rất kém", 2: "Kém", 3: "Trung bình", 4: "Tốt", 5: "Rất tốt"}
 MAX_COMMENT = 1000
@@ -64,6 +65,7 @@ def rate(session: Session, dossier: Dossier, level, *, now: datetime, comment: s
         audit.record(session, user, "dossier_rated", "dossier", dossier.code, level=level,
                      channel=channel)
     session.flush()
+    announce(session, dossier, "rated", level=level)
     return dossier
 
 

@@ -22,6 +22,9 @@ def error_response(error: DomainError):
     body = {"code": error.code, "message": error.message}
     if error.field:
         body["field"] = error.field
+    many = getattr(error, "errors", None) or {}
+    if len(many) > 1:  # every field's problem, when several were checked at once
+        body["errors"] = [{"field": f, "message": m} for f, m in many.items()]
     if wants_json():
         return jsonify(error=body), error.status
     return render_template("error.html", status=error.status, error=body), error.status
@@ -115,6 +118,12 @@ ERROR_SCHEMA = {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
                 "field": {"type": "string"},
+                "errors": {
+                    "type": "array",
+                    "description": "every field's problem, when several were checked at once",
+                    "items": {"type": "object", "properties": {
+                        "field": {"type": "string"}, "message": {"type": "string"}}},
+                },
             },
             "required": ["code", "message"],
         }

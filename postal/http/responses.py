@@ -13,7 +13,9 @@ def file_response(body: bytes | str | Iterable[bytes], mimetype: str, name: str,
                   inline: bool = False) -> Response:
     """The file under `name`; never cached, since the papers carry personal data."""
     disposition = "inline" if inline else "attachment"
-    return Response(body, mimetype=mimetype, headers={
+    # a type that names its charset is sent as it is (mimetype= would add a second charset)
+    kind = {"content_type": mimetype} if "charset=" in mimetype else {"mimetype": mimetype}
+    return Response(body, **kind, headers={
         "Content-Disposition": f'{disposition}; filename="{name}"', "Cache-Control": "no-store"})
 
 

@@ -53,6 +53,10 @@ class DeliveryAttempt(Base):
     photo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     photo_type: Mapped[str | None] = mapped_column(String(20))
     signature: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # PNG from the canvas
+    # recorded from a phone's queue: its UUID (a second send of the same proof is stored once)
+    # and how far the phone's clock was from the server's when it sent it (phone minus server)
+    client_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    clock_skew_s: Mapped[int | None] = mapped_column(Integer)
 
     courier = relationship("User")
     dossier = relationship("Dossier")

@@ -36,6 +36,11 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # what an SMS gateway said of it: its own message id, the delivery status (from its
+    # answer, then from its delivery receipts), and the SMS segments the text took
+    provider_ref: Mapped[str | None] = mapped_column(String(100), index=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(30))
+    segments: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
 

@@ -25,6 +25,8 @@ class Procedure(Base):
     cutoff = mapped_column(Time, nullable=True)
     fee: Mapped[int] = mapped_column(Integer, default=0)
     home_return: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the courier checks the recipient's ID card at the door before handing the result over
+    delivery_id_check: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # [{"id": "d1", "name": "Tờ khai ...", "required": true}, ...]
     documents: Mapped[list] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

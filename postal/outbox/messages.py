@@ -12,15 +12,25 @@ from sqlalchemy.orm import Session, scoped_session
 from postal.core.text import money
 from postal.core.time import local
 from postal.models import Dossier, Notification, ReturnMethod, State
+from postal.outbox.events import announce
 
 _QUEUED = "postal.outbox.queued"
+# the news that sends the citizen a message; every other change is announced to the linked
+# systems only (events.EVENTS)
 KINDS = ("result_ready", "out_for_delivery", "delivered", "delivery_failed")
 
 
 def notify(session: Session, dossier: Dossier, kind: str, **details) -> Notification | None:
     """Add the outbox row announcing `kind`, once per dossier and kind in a transaction: a
     second call adds its details to the row already queued (a scan queues the message, the
-    door page then adds the reason). None when the citizen left no phone number."""
+    door page then adds the reason). None when the citizen left no phone number, or when the
+    news is for the linked systems only. Either way the linked systems hear of it
+    (events.announce: webhooks, the national portal, VNPost)."""
+    announce(session, dossier, kind, **details)
+    if kind == "delivered":
+        announce(session, dossier, "returned")  # delivered home is a return too
+    if kind not in KINDS:
+        return None
     queued = _queued(session)
     row = queued.get((dossier.id, kind))
     if row is not None:
@@ -37,10 +47,14 @@ def notify(session: Session, dossier: Dossier, kind: str, **details) -> Notifica
 
 
 def notify_change(session: Session, dossier: Dossier, old: State | None, *,
-                  attempts_changed: bool = False, **details) -> Notification | None:
-    """The message a move of `dossier` from `old` to its present state calls for, if any."""
+                  attempts_changed: bool = False, event: str | None = None,
+                  **details) -> Notification | None:
+    """The message a move of `dossier` from `old` to its present state calls for, if any;
+    `event` names a decision that keeps the state (an extension) for the linked systems."""
     kind = change_kind(old, dossier.state, returned_via=dossier.returned_via,
                        attempts_changed=attempts_changed)
+    if kind is None and event is not None:
+        kind = event
     return notify(session, dossier, kind, **details) if kind is not None else None
 
 
@@ -59,7 +73,8 @@ def _queued(session: Session) -> dict:
 
 def change_kind(old: State | None, new: State, *, returned_via, attempts_changed: bool
                 ) -> str | None:
-    """The message a move of a dossier from `old` to `new` calls for, if any."""
+    """The news a move of a dossier from `old` to `new` makes, if any: a message to the
+    citizen (KINDS) or an event for the linked systems only."""
     if new == State.AWAITING_RETURN and attempts_changed:
         return "delivery_failed"  # a failed attempt, also without an out-for-delivery scan
     if new == old:
@@ -72,6 +87,12 @@ def change_kind(old: State | None, new: State, *, returned_via, attempts_changed
         return "delivered"
     if new == State.AWAITING_RETURN and old == State.OUT_FOR_DELIVERY:
         return "delivery_failed"
+    if new == State.RETURNED:
+        return "returned"  # collected at the counter
+    if new == State.PROCESSING and old == State.ACCEPTED:
+        return "transferred"  # the folder reached the agency
+    if new == State.WAITING_SUPPLEMENT:
+        return "supplement_requested"
     return None
 
 

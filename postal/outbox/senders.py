@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from postal.outbox.links import build_links
+from postal.outbox.sms import HttpSmsSender
+
 logger = logging.getLogger(__name__)
 
 
@@ -53,10 +56,25 @@ class SmtpSender:
 
 
 def build_sender(config: Mapping[str, Any]) -> Sender:
-    """NOTIFY_SENDER: "log", "smtp", or "package.module:factory" (called with the config)."""
+    """NOTIFY_SENDER: "log", "smtp", "http" (an SMS/Zalo gateway), or "package.module:factory"
+    (called with the config). The sender carries the links the settings switch on (webhooks,
+    portal, VNPost: links.build_links), which the worker sends before the messages."""
+    sender = _sender(config)
+    try:
+        sender.links = build_links(config)
+    except AttributeError:  # a factory's object that takes no attributes: messages only
+        pass
+    return sender
+
+
+def _sender(config: Mapping[str, Any]) -> Sender:
     kind = str(config.get("NOTIFY_SENDER") or "log")
     if kind == "log":
         return LogSender()
+    if kind == "http":
+        return HttpSmsSender(config.get("SMS_URL", ""), config.get("SMS_AUTH", ""),
+                             config.get("SMS_TEMPLATE", ""), bool(config.get("SMS_ASCII")),
+                             float(config.get("LINK_TIMEOUT", 10) or 10))
     if kind == "smtp":
         return SmtpSender(config.get("SMTP_HOST", ""), config.get("SMTP_PORT", 25),
                           config.get("SMTP_FROM", "postal@localhost"),
@@ -66,5 +84,6 @@ def build_sender(config: Mapping[str, Any]) -> Sender:
                           config.get("SMTP_USERNAME", ""), config.get("SMTP_PASSWORD", ""))
     module, _, attr = kind.partition(":")
     if not attr:
-        raise ValueError(f"NOTIFY_SENDER must be 'log', 'smtp' or 'module:factory', not {kind!r}")
+        raise ValueError(
+            f"NOTIFY_SENDER must be 'log', 'smtp', 'http' or 'module:factory', not {kind!r}")
     return getattr(importlib.import_module(module), attr)(config)

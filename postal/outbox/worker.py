@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from postal.models import Notification, NotificationStatus
+from postal.outbox import links as linked
 from postal.outbox.messages import compose
 from postal.outbox.senders import Sender
 
@@ -50,15 +51,24 @@ def claim(session: Session, now: datetime, *, batch: int = 50,
 
 def send_due(session: Session, sender: Sender, *, clock: Callable[[], datetime],
              batch: int = 50, lease: timedelta = LEASE,
-             rating_url: Callable[[int], str | None] | None = None) -> tuple[int, int]:
-    """Send what is due, committing after each message; returns (sent, failed)."""
+             rating_url: Callable[[int], str | None] | None = None,
+             links: linked.Links | None = None) -> tuple[int, int]:
+    """Send what is due, committing after each message; returns (sent, failed). With
+    `links` (or a sender built by senders.build_sender, which carries them) the link events
+    go first: webhooks, the national portal and VNPost (outbox/links.py)."""
     sent = failed = 0
+    links = links if links is not None else getattr(sender, "links", None)
+    if links is not None:
+        sent, failed = linked.send_due(session, links, clock=clock, batch=batch)
     for row_id in claim(session, clock(), batch=batch, lease=lease):
         row = session.get(Notification, row_id)
         url = rating_url(row.dossier_id) if rating_url and row.kind == "delivered" else None
         subject, body = compose(row, url)
         try:
-            sender.send(row.recipient, subject, body)
+            if getattr(sender, "accepts_ref", False):
+                receipt = sender.send(row.recipient, subject, body, ref=str(row.id))
+            else:
+                receipt = sender.send(row.recipient, subject, body)
         except Exception as exc:  # any failure of the channel: try again later
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             row.next_attempt_at = clock() + backoff(row.attempts)
@@ -68,6 +78,11 @@ def send_due(session: Session, sender: Sender, *, clock: Callable[[], datetime],
         else:
             row.status, row.sent_at, row.body, row.last_error = (
                 NotificationStatus.SENT, clock(), body, None)
+            if isinstance(receipt, dict):  # a gateway's answer: its id, status, segments
+                row.provider_ref = receipt.get("ref")
+                row.delivery_status = receipt.get("status")
+                row.segments = receipt.get("segments")
+                row.body = receipt.get("text") or body
             sent += 1
         session.commit()
     return sent, failed

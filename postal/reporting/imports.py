@@ -116,6 +116,7 @@ def import_dossiers(
     progress: Progress | None = None, max_errors: int = MAX_ERRORS,
     create_missing: bool = False, confirmed: NewEntries | None = None,
     chunk_rows: int = CHUNK, pause: float | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Check every row of a CSV/XLSX file, then write them all; or raise ImportFailed (or
     CatalogueMissing) having written nothing.
@@ -123,7 +124,9 @@ def import_dossiers(
     `user` None is the command line, a system actor; a user imports only into its subtree.
     `create_missing` (every entry the file names) and `confirmed` (exactly these) let an admin
     or the command line add procedures and agencies to the catalogue. The import commits its
-    own transactions, one per chunk: call it with nothing pending in `session`."""
+    own transactions, one per chunk: call it with nothing pending in `session`. `on_batch` is
+    told the batch's id once it is committed, before any row (a job queue keeps it, so that
+    the worker that finds this one dead can undo the batch at once)."""
     path = Path(path)
     source = clean(source or path.name)[:200]
     if (create_missing or confirmed) and user is not None and user.role != Role.ADMIN:
@@ -137,7 +140,7 @@ def import_dossiers(
     _check(session, path, checker, progress, max_errors)
     writer = _Writer(session, checker, calendar=calendar, default_cutoff=default_cutoff,
                      now=now, chunk_rows=chunk_rows, pause=pause)
-    return writer.write(path, user=user, source=source, progress=progress)
+    return writer.write(path, user=user, source=source, progress=progress, on_batch=on_batch)
 
 
 def _in_transaction(session: Session, work: Callable[[], T], *, write: bool = True) -> T:
@@ -210,11 +213,14 @@ class _Writer:
         self.series: dict[str, list[int]] = {}  # dossier prefix -> ids of the units using it
 
     def write(self, path: Path, *, user: User | None, source: str,
-              progress: Progress | None) -> ImportResult:
+              progress: Progress | None,
+              on_batch: Callable[[int], None] | None = None) -> ImportResult:
         result = ImportResult()
         result.batch_id = _in_transaction(
             self.session, lambda: self._open(user.id if user else None, source, result))
         try:
+            if on_batch:
+                on_batch(result.batch_id)
             for chunk in _chunks(read_rows(path), self.chunk_rows):
                 values = [self._values(line, raw) for line, raw in chunk]  # outside the lock
                 self._write_chunk(result.batch_id, values)

@@ -21,7 +21,6 @@ from postal.core.errors import NotFound, ValidationFailed
 from postal.core.reference import normalise_admin_code
 from postal.core.text import clean
 from postal.core.time import TZ
-from postal.dossiers.lifecycle import State
 from postal.models import (
     Channel,
     Dossier,
@@ -171,15 +170,39 @@ def _waiting_at(moment) -> ColumnElement[bool]:
         D.resumed_at.is_(None), D.resumed_at >= moment, D.resumed_at < D.paused_at))
 
 
-def conditions(start: datetime, end: datetime) -> dict[str, ColumnElement[bool]]:
+def _in_process_at(moment) -> ColumnElement[bool]:
+    """Neither resolved nor closed before `moment` (accepted before it: the caller's term)."""
+    return and_(or_(D.resolved_at.is_(None), D.resolved_at >= moment),
+                or_(D.closed_at.is_(None), D.closed_at >= moment))
+
+
+def overdue_at(moment, *, accepted_before: bool = True) -> ColumnElement[bool]:
+    """In process at `moment`, not paused for supplements, and its due moment already past
+    (at the due moment itself it is not overdue yet). The one definition behind the report's
+    `in_process_overdue`, the dashboard's "overdue now" and their lists of dossiers. A query
+    whose scope already keeps rows accepted before `moment` leaves that term out."""
+    terms = [_in_process_at(moment), ~_waiting_at(moment), D.due_at < moment]
+    if accepted_before:
+        terms.insert(0, D.received_at < moment)
+    return and_(*terms)
+
+
+def as_of(end: datetime, now: datetime | None = None) -> datetime:
+    """The moment a period's "in process" figures describe: its end, or now while the period
+    is still running (a dossier due at 17:00 today is not overdue at 08:00)."""
+    return min(end, now or datetime.now(UTC))
+
+
+def conditions(start: datetime, end: datetime, *, now: datetime | None = None
+               ) -> dict[str, ColumnElement[bool]]:
     """The row condition behind each figure of the period [start, end), for rows accepted
     before `end` (the terms `scope` and `dossiers_behind` add)."""
     received = and_(D.received_at >= start, D.received_at < end)
     resolved = and_(D.resolved_at >= start, D.resolved_at < end)
-    # open at the end: accepted before it (given), neither resolved nor closed before it
-    in_process = and_(or_(D.resolved_at.is_(None), D.resolved_at >= end),
-                      or_(D.closed_at.is_(None), D.closed_at >= end))
-    waiting = _waiting_at(end)
+    moment = as_of(end, now)
+    # open at the end (or now, which is earlier; the scope keeps rows accepted before it)
+    in_process = _in_process_at(moment)
+    waiting = _waiting_at(moment)
     returned = and_(D.returned_at >= start, D.returned_at < end)
     rated = and_(D.rated_at >= start, D.rated_at < end)
     # cheap equality tests first: AND stops at the first false term
@@ -192,8 +215,9 @@ def conditions(start: datetime, end: datetime) -> dict[str, ColumnElement[bool]]
         **{f"resolved_{t.value}": and_(D.timeliness == t, resolved) for t in Timeliness},
         "in_process": in_process,
         "in_process_waiting": and_(in_process, waiting),
-        "in_process_overdue": and_(in_process, ~waiting, D.due_at < end),
-        "in_process_on_time": and_(in_process, ~waiting, or_(D.due_at.is_(None), D.due_at >= end)),
+        "in_process_overdue": overdue_at(moment, accepted_before=False),
+        "in_process_on_time": and_(in_process, ~waiting,
+                                   or_(D.due_at.is_(None), D.due_at >= moment)),
         "withdrawn": and_(D.closed_at >= start, D.closed_at < end),
         "returned": returned,
         "returned_home": and_(D.returned_via == ReturnMethod.HOME, returned),
@@ -251,10 +275,12 @@ def _counts(conds: dict) -> list:
     return [func.count().filter(conds[k]).label(k) for k in BASE]
 
 
-def summary(session: Session, unit: OrgUnit | None, date_from: date, date_to: date) -> dict:
+def summary(session: Session, unit: OrgUnit | None, date_from: date, date_to: date, *,
+            now: datetime | None = None) -> dict:
     """The report of domain.md for `unit`'s subtree over [date_from, date_to]."""
     start, end = period_bounds(date_from, date_to)
-    stmt = select(*_counts(conditions(start, end))).where(*scope(session, unit, start, end))
+    stmt = select(*_counts(conditions(start, end, now=now))).where(
+        *scope(session, unit, start, end))
     return figures_from_counts(session.execute(stmt).one()._asdict())
 
 
@@ -394,14 +420,10 @@ def _buckets(date_from: date, date_to: date, by: str) -> list[tuple[date, date]]
     return out
 
 
-OPEN_STATES = (State.ACCEPTED, State.PROCESSING)
-
-
 def overdue_query(session: Session, unit: OrgUnit | None, now: datetime) -> Select:
-    """Dossiers in process past their due moment now (not those waiting for supplements),
-    most overdue first."""
-    return select(D).where(in_units(subtree_ids(session, unit)), D.state.in_(OPEN_STATES),
-                           D.due_at < now).order_by(D.due_at, D.id)
+    """Dossiers overdue now (`overdue_at`), most overdue first."""
+    return select(D).where(in_units(subtree_ids(session, unit)), overdue_at(now)).order_by(
+        D.due_at, D.id)
 
 
 def overdue_now(session: Session, unit: OrgUnit | None, now: datetime, *,
@@ -423,10 +445,11 @@ def overdue_now(session: Session, unit: OrgUnit | None, now: datetime, *,
 
 
 def dossiers_behind(session: Session, unit: OrgUnit | None, date_from: date, date_to: date,
-                    figure: str, *, by: str | None = None, key: str | None = None) -> Select:
+                    figure: str, *, by: str | None = None, key: str | None = None,
+                    now: datetime | None = None) -> Select:
     """SELECT of the dossiers counted by one figure (optionally of one breakdown group)."""
     start, end = period_bounds(date_from, date_to)
-    conds = conditions(start, end)
+    conds = conditions(start, end, now=now)
     if figure not in conds:
         raise ValidationFailed(f"unknown figure {figure!r}", field="figure")
     stmt = select(D).where(in_units(subtree_ids(session, unit)), D.received_at < end,

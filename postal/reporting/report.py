@@ -16,6 +16,33 @@ TREND_MONTHS = 12
 
 
 @dataclass
+class Tile:
+    """A headline figure: a share (with the previous period's and a target) or a count."""
+
+    key: str
+    figure: str  # what its link lists (a figure of the report, or "overdue_now")
+    share: float | None
+    previous: float | None
+    target: float | None = None
+    count: int = 0
+    of: int | None = None
+    higher_is_better: bool = True
+
+    @property
+    def change(self) -> float | None:
+        """Percentage points since the previous period."""
+        if self.share is None or self.previous is None:
+            return None
+        return (self.share - self.previous) * 100
+
+    @property
+    def on_target(self) -> bool | None:
+        if self.target is None or self.share is None:
+            return None
+        return self.share >= self.target
+
+
+@dataclass
 class ReportData:
     unit: OrgUnit | None
     date_from: date
@@ -32,6 +59,26 @@ class ReportData:
     monthly: list = field(default_factory=list)
     overdue: dict | None = None
     generated_at: datetime | None = None
+
+    def headline(self, home_target: float) -> list[Tile]:
+        """The four figures a manager looks at first, each beside the previous period's."""
+        fig, prev = self.figures, self.previous
+
+        def on_time(f):
+            return 1 - f["late_rate"] if f["late_rate"] is not None else None
+
+        return [
+            Tile("home", "returned_home", fig["home_delivery_rate"], prev["home_delivery_rate"],
+                 target=home_target, count=fig["returned_home"], of=fig["returned"]),
+            Tile("on_time", "resolved", on_time(fig), on_time(prev),
+                 count=fig["resolved_early"] + fig["resolved_on_time"], of=fig["resolved"]),
+            Tile("overdue", "overdue_now", None, None, higher_is_better=False,
+                 count=self.overdue["total"] if self.overdue else 0),
+            Tile("satisfied", "satisfied", fig["satisfaction"]["satisfied_share"],
+                 prev["satisfaction"]["satisfied_share"],
+                 count=fig["satisfaction"]["levels"]["4"] + fig["satisfaction"]["levels"]["5"],
+                 of=fig["satisfaction"]["count"]),
+        ]
 
     @property
     def unit_name(self) -> str:

@@ -1,33 +1,33 @@
-/* The courier's scanner (templates/home/courier.html).
+/* The courier's scanner (templates/home/courier.html), over phone/shell.js.
  *
- * Scans come from a keyboard-wedge scanner (input + Enter), the camera (BarcodeDetector, where
- * the browser has it) or typing. Each scan gets a UUID and is written to localStorage before
- * anything is sent; the queue is synced to POST /api/v1/scans whenever the network is there.
- * A scan leaves the queue only when the server has answered for its id, and the server stores
- * an id once, so a scan is never lost and never counted twice.
+ * Scans come from a keyboard-wedge scanner (input + Enter), the camera (BarcodeDetector where
+ * the browser has it, else ZXing, vendored under static/vendor/zxing), typing, or the "To
+ * collect" list. Each scan gets a UUID and goes into the phone's queue (localStorage) before
+ * anything is sent; the shell sends the queue whenever the network is there. A scan leaves
+ * the queue only when the server has answered for its id, and the server stores an id once,
+ * so a scan is never lost and never counted twice.
+ *
+ * The lists follow the queue at once: "In my hands" adds what was picked up and drops what
+ * was handed over or delivered, "To collect" marks what was taken, before the server knows.
  */
 (function () {
   "use strict";
 
   const root = document.getElementById("scanner");
-  if (!root) return;
+  const phone = window.PostalPhone;
+  if (!root || !phone) return;
 
-  const URL_SCANS = root.dataset.scansUrl;
-  const KEY = "postal.scans." + root.dataset.user;
   const MODE_KEY = "postal.scan-mode";
-  const BATCH = 500; // the server takes up to 1000 events a request
-  const LOG_MAX = 300;
   const AGAIN_MS = 12 * 3600 * 1000; // the same item, same action, within this: a re-scan
-  const SYNC_EVERY_MS = 10000;
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const $ = (id) => document.getElementById(id);
   const input = $("barcode");
+  const scans = phone.scans;
 
   function msg(name) {
-    return root.dataset["msg" + name.charAt(0).toUpperCase() + name.slice(1)] || name;
+    return root.dataset["msg" + name.charAt(0).toUpperCase() + name.slice(1)] || phone.msg(name);
   }
 
-  // -- what a barcode may be (mirrors postal/domain/codes.py) --------------------------------
+  // -- what a barcode may be (mirrors postal/core/codes.py) ---------------------------------
   const S10_WEIGHTS = [8, 6, 4, 2, 3, 5, 9, 7];
   const UNIT = "[0-9A-Za-z]+(?:\\.[0-9A-Za-z]+)*";
   const DOSSIER = new RegExp("^" + UNIT + "-[0-9]{6}-[0-9]{4,}$");
@@ -49,36 +49,6 @@
     if (text.length <= 80 && (MANIFEST.test(text) || DOSSIER.test(text))) return text;
     return null;
   }
-
-  function uuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    // crypto.randomUUID needs a secure context; getRandomValues does not (phones on http LAN)
-    const b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" +
-      h.slice(16, 20) + "-" + h.slice(20);
-  }
-
-  // -- the device's queue and log ------------------------------------------------------------
-  function load() {
-    try {
-      const s = JSON.parse(localStorage.getItem(KEY));
-      if (s && Array.isArray(s.queue) && Array.isArray(s.log)) return s;
-    } catch (e) { /* a damaged entry: start afresh */ }
-    return { queue: [], log: [] };
-  }
-  let state = load();
-
-  function save() {
-    localStorage.setItem(KEY, JSON.stringify(state));
-  }
-
-  // another tab of the same user synced or scanned: take its view
-  window.addEventListener("storage", (e) => {
-    if (e.key === KEY) { state = load(); render(); }
-  });
 
   // -- feedback: a big mark, the reason, a beep (WebAudio, no sound files) --------------------
   let audio = null;
@@ -102,8 +72,7 @@
   }
 
   function feedback(kind, text) {
-    const box = $("feedback");
-    box.className = "feedback " + kind;
+    $("feedback").className = "feedback " + kind;
     $("feedback-mark").textContent = kind === "bad" ? "✗" : (kind === "queued" ? "⏳" : "✓");
     $("feedback-text").textContent = text;
   }
@@ -118,36 +87,31 @@
   // -- scanning --------------------------------------------------------------------------------
   let current = null; // the id of the latest scan, whose verdict is announced
 
-  function handle(raw) {
+  function handle(raw, chosen) {
     const code = normalise(raw);
     if (!code) {
       feedback("bad", msg("invalid") + ": " + String(raw).trim());
       beep(false);
       return;
     }
-    const m = mode();
+    const m = chosen || mode();
     const now = Date.now();
-    const again = state.log.some((e) => e.barcode === code && e.event === m.event &&
-      e.item_kind === m.kind && e.status !== "rejected" && now - Date.parse(e.at) < AGAIN_MS);
+    const again = scans.state.log.some((e) => e.barcode === code && e.event === m.event &&
+      (e.item_kind || "") === (m.kind || "") && e.status !== "rejected" &&
+      now - Date.parse(e.at) < AGAIN_MS);
     if (again) {
       feedback("bad", msg("again") + ": " + code);
       beep(false);
       return;
     }
-    const scan = { id: uuid(), barcode: code, event: m.event, at: new Date(now).toISOString(),
-      item_kind: m.kind };
-    state.queue.push(scan);
-    state.log.push(Object.assign({ status: "pending", label: m.label }, scan));
-    if (state.log.length > LOG_MAX) {
-      state.log = state.log.filter((e, i) => e.status === "pending" ||
-        i >= state.log.length - LOG_MAX);
-    }
-    save(); // on the device before anything goes on the network
+    const scan = { id: phone.Outbox.uuid(), barcode: code, event: m.event,
+      at: new Date(now).toISOString() };
+    if (m.kind) scan.item_kind = m.kind;
     current = scan.id;
+    scans.add(scan, { label: m.label });
     feedback("queued", code + " — " + msg("queued"));
     beep(true);
-    render();
-    sync();
+    phone.sync();
   }
 
   $("scan-form").addEventListener("submit", (e) => {
@@ -158,83 +122,129 @@
     input.focus();
   });
 
-  // -- syncing ---------------------------------------------------------------------------------
-  let syncing = false;
-  let oneByOne = false; // after a 422, find the malformed event by sending singly
+  phone.on("scans", (results) => {
+    const mine = results.find((r) => r.id === current);
+    if (!mine) return;
+    const entry = scans.state.log.find((e) => e.id === current) || {};
+    const rejected = entry.status === "rejected";
+    feedback(rejected ? "bad" : "ok", entry.barcode + " — " + (entry.message || msg(entry.status)));
+    if (rejected) beep(false);
+  });
 
-  function settle(results) {
-    const byId = new Map(results.map((r) => [r.id, r]));
-    state.queue = state.queue.filter((s) => !byId.has(s.id));
-    let ok = 0, bad = 0;
-    for (const entry of state.log) {
-      const r = byId.get(entry.id);
-      if (!r) continue;
-      entry.status = r.status;
-      entry.message = r.error ? r.error.message : msg(r.status);
-      if (r.status === "rejected") bad++; else ok++;
-      if (entry.id === current) {
-        feedback(r.status === "rejected" ? "bad" : "ok", entry.barcode + " — " + entry.message);
-        if (r.status === "rejected") beep(false);
+  // -- the lists, from the work kept and the queue ---------------------------------------------
+  function known(work) {
+    const items = new Map(); // number -> {number, dossier_code, kind}
+    const manifests = new Map(); // code -> [items]
+    const byDossier = new Map(); // dossier code + kind -> item
+    const add = (item) => {
+      items.set(item.number, item);
+      byDossier.set(item.dossier_code + "/" + item.kind, item);
+    };
+    for (const m of work.to_collect.manifests) {
+      manifests.set(m.code, m.items);
+      m.items.forEach(add);
+    }
+    for (const r of work.to_collect.results) add({ number: r.number, dossier_code: r.dossier_code, kind: "result" });
+    for (const h of work.holding) add(h);
+    for (const run of work.runs) {
+      for (const s of run.stops) {
+        if (s.item_number) add({ number: s.item_number, dossier_code: s.code, kind: "result" });
       }
     }
-    save();
-    return { ok, bad };
+    return { items, manifests, byDossier };
   }
 
-  async function sync() {
-    if (syncing || !state.queue.length || !navigator.onLine) { render(); return; }
-    syncing = true;
-    try {
-      while (state.queue.length) {
-        const batch = state.queue.slice(0, oneByOne ? 1 : BATCH);
-        let response;
-        try {
-          response = await fetch(URL_SCANS, {
-            method: "POST", credentials: "same-origin",
-            headers: { "Content-Type": "application/json", "Accept": "application/json",
-              "X-CSRFToken": csrf },
-            body: JSON.stringify(batch),
-          });
-        } catch (e) {
-          break; // offline again: everything stays queued
+  function targets(entry, index) {
+    const code = entry.barcode;
+    if (index.manifests.has(code)) return index.manifests.get(code);
+    if (index.items.has(code)) return [index.items.get(code)];
+    const kind = entry.item_kind || (["out_for_delivery", "delivered"].includes(entry.event)
+      ? "result" : "folder");
+    const item = index.byDossier.get(code + "/" + kind);
+    return [item || { number: code, dossier_code: "", kind }];
+  }
+
+  /** What is in my hands: the server's list, then every scan and proof it does not know yet. */
+  function holdingNow(work) {
+    const index = known(work);
+    const held = new Map(work.holding.map((h) => [h.number, Object.assign({}, h)]));
+    const since = phone.dataTime();
+    for (const e of scans.state.log) {
+      const fresh = e.status === "pending" || (e.status !== "rejected" && e.settled_at > since);
+      if (!fresh) continue;
+      for (const item of targets(e, index)) {
+        if (e.event === "pickup" || e.event === "out_for_delivery") {
+          held.set(item.number, Object.assign({}, item, { pending: e.status === "pending",
+            held_since: e.at }));
+        } else if (["handover", "delivered", "collected"].includes(e.event)) {
+          held.delete(item.number);
         }
-        if (response.status === 422) {
-          if (batch.length > 1) { oneByOne = true; continue; }
-          const body = await response.json().catch(() => ({}));
-          const why = (body.error && body.error.message) || msg("invalid");
-          settle([{ id: batch[0].id, status: "rejected", error: { message: why } }]);
-          continue;
-        }
-        if (response.status === 400 || response.status === 401 || response.status === 403) {
-          feedback("bad", msg("login"));
-          break;
-        }
-        if (!response.ok) break; // the server is unwell: try again later
-        settle(await response.json());
-        if (oneByOne && batch.length === 1) oneByOne = state.queue.length > 0;
       }
-    } finally {
-      syncing = false;
-      render();
+    }
+    for (const p of phone.proofs()) {
+      const fresh = p.state === "queued" || (p.state === "done" && p.answered_at > since);
+      if (!fresh || p.outcome !== "delivered" || !p.item_number) continue;
+      held.delete(p.item_number);
+    }
+    return [...held.values()];
+  }
+
+  function renderLists() {
+    const work = phone.work();
+    if (!work) return;
+    const held = holdingNow(work);
+    $("holding-count").textContent = String(held.length);
+    const list = $("holding-list");
+    list.replaceChildren();
+    for (const item of held) {
+      const li = document.createElement("li");
+      li.className = "mono" + (item.pending ? " pending" : "");
+      li.dataset.number = item.number;
+      const when = item.held_since ? new Date(item.held_since).toLocaleString("vi-VN",
+        { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit",
+          timeZone: "Asia/Ho_Chi_Minh" }) : "";
+      li.textContent = [item.number, item.dossier_code, when].filter(Boolean).join(" · ") +
+        (item.pending ? " ⏳ " + msg("pendingMark") : "");
+      list.append(li);
+    }
+    if (!held.length) {
+      const li = document.createElement("li");
+      li.textContent = msg("noneHeld");
+      list.append(li);
+    }
+    // "To collect": what was taken since, marked
+    const taken = new Map();
+    for (const e of scans.state.log) {
+      if (e.event === "pickup" && e.status !== "rejected") taken.set(e.barcode, e.status);
+    }
+    for (const li of document.querySelectorAll("#collect-list .collect")) {
+      const status = taken.get(li.dataset.barcode);
+      li.classList.toggle("taken", Boolean(status));
+      li.querySelector(".collect-state").textContent = status
+        ? (status === "pending" ? "⏳ " + msg("pendingMark") : "✓ " + msg("collected")) : "";
     }
   }
 
-  // -- the page ----------------------------------------------------------------------------------
+  for (const button of document.querySelectorAll(".collect-scan")) {
+    button.addEventListener("click", () => {
+      const li = button.closest(".collect");
+      handle(li.dataset.barcode, { event: "pickup", kind: li.dataset.kind || "",
+        label: button.textContent.trim() });
+    });
+  }
+
+  // -- the log ---------------------------------------------------------------------------------
   const MARKS = { accepted: "✓", duplicate: "✓", rejected: "✗", pending: "⏳" };
 
-  function render() {
-    $("pending").textContent = String(state.queue.length);
-    root.classList.toggle("has-pending", state.queue.length > 0);
-    const done = state.log.filter((e) => e.status === "accepted" || e.status === "duplicate");
+  function renderLog() {
+    const log = scans.state.log;
+    const done = log.filter((e) => e.status === "accepted" || e.status === "duplicate");
     $("count-ok").textContent = String(done.length);
-    $("count-bad").textContent = String(state.log.filter((e) => e.status === "rejected").length);
-    $("count-all").textContent = String(state.log.length);
-    const net = $("net");
-    net.textContent = navigator.onLine ? msg("online") : msg("offline");
-    net.classList.toggle("offline", !navigator.onLine);
+    $("count-bad").textContent = String(log.filter((e) => e.status === "rejected").length);
+    $("count-all").textContent = String(log.length);
     const list = $("log");
     list.replaceChildren();
-    for (const entry of state.log.slice(-100).reverse()) {
+    for (const entry of log.slice(-100).reverse()) {
       const li = document.createElement("li");
       li.className = "st-" + entry.status;
       li.dataset.id = entry.id;
@@ -246,7 +256,8 @@
       code.textContent = entry.barcode;
       const info = document.createElement("span");
       info.className = "muted";
-      const time = new Date(entry.at).toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" });
+      const time = new Date(entry.at).toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit",
+        timeZone: "Asia/Ho_Chi_Minh" });
       info.textContent = " · " + (entry.label || entry.event) + " · " + time +
         (entry.message ? " · " + entry.message : "");
       li.append(mark, " ", code, info);
@@ -254,16 +265,14 @@
     }
   }
 
-  $("sync-now").addEventListener("click", () => { oneByOne = false; sync(); input.focus(); });
+  phone.on("change", () => { renderLog(); renderLists(); });
+
   $("clear-log").addEventListener("click", () => {
-    state.log = state.log.filter((e) => e.status === "pending");
-    save();
-    render();
+    scans.state.log = scans.state.log.filter((e) => e.status === "pending");
+    scans.save();
+    phone.changed();
     input.focus();
   });
-  window.addEventListener("online", () => { render(); sync(); });
-  window.addEventListener("offline", render);
-  setInterval(sync, SYNC_EVERY_MS);
 
   // -- the chosen action survives reloads ------------------------------------------------------
   const saved = localStorage.getItem(MODE_KEY);
@@ -276,12 +285,20 @@
     });
   }
 
-  // -- camera, where the browser can read barcodes ---------------------------------------------
+  // -- camera: BarcodeDetector where the browser has it, else ZXing ----------------------------
   const camera = $("camera");
   const video = $("video");
-  let stream = null, detector = null, last = { value: null, at: 0 };
+  let stream = null, detector = null, zxing = null, last = { value: null, at: 0 };
+
+  function seen(value) {
+    const now = Date.now();
+    if (value === last.value && now - last.at < 2500) return;
+    last = { value, at: now };
+    handle(value);
+  }
 
   function stopCamera() {
+    if (zxing) { zxing.stop(); zxing = null; }
     if (stream) stream.getTracks().forEach((t) => t.stop());
     stream = null;
     video.classList.add("hidden");
@@ -289,30 +306,50 @@
 
   function look() {
     if (!stream) return;
-    detector.detect(video).then((codes) => {
-      for (const c of codes) {
-        const now = Date.now();
-        if (c.rawValue === last.value && now - last.at < 2500) continue;
-        last = { value: c.rawValue, at: now };
-        handle(c.rawValue);
-      }
-    }).catch(() => {}).finally(() => { if (stream) setTimeout(look, 250); });
+    detector.detect(video).then((codes) => { for (const c of codes) seen(c.rawValue); })
+      .catch(() => {}).finally(() => { if (stream) setTimeout(look, 250); });
   }
 
-  if ("BarcodeDetector" in window) {
-    camera.classList.remove("hidden");
+  function loadZxing() {
+    if (window.ZXingBrowser) return Promise.resolve(window.ZXingBrowser);
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = root.dataset.zxing;
+      script.onload = () => resolve(window.ZXingBrowser);
+      script.onerror = reject;
+      document.head.append(script);
+    });
+  }
+
+  async function startCamera() {
+    const constraints = { video: { facingMode: "environment" } };
+    if ("BarcodeDetector" in window) {
+      const wanted = ["code_128", "qr_code", "code_39", "data_matrix", "ean_13"];
+      const formats = (await window.BarcodeDetector.getSupportedFormats())
+        .filter((f) => wanted.includes(f));
+      detector = new window.BarcodeDetector(formats.length ? { formats } : {});
+      stream = await navigator.mediaDevices.getUserMedia(constraints);
+      video.srcObject = stream;
+      video.classList.remove("hidden");
+      await video.play();
+      look();
+      return;
+    }
+    const ZX = await loadZxing();
+    const reader = new ZX.BrowserMultiFormatReader();
+    video.classList.remove("hidden");
+    zxing = await reader.decodeFromConstraints(constraints, video, (result) => {
+      if (result) seen(result.getText());
+    });
+  }
+
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    camera.classList.add("hidden");
+  } else {
     camera.addEventListener("click", async () => {
-      if (stream) { stopCamera(); return; }
+      if (stream || zxing) { stopCamera(); return; }
       try {
-        const wanted = ["code_128", "qr_code", "code_39", "data_matrix", "ean_13"];
-        const formats = (await window.BarcodeDetector.getSupportedFormats())
-          .filter((f) => wanted.includes(f));
-        detector = new window.BarcodeDetector(formats.length ? { formats } : {});
-        stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-        video.srcObject = stream;
-        video.classList.remove("hidden");
-        await video.play();
-        look();
+        await startCamera();
       } catch (e) {
         stopCamera();
         feedback("bad", msg("cameraOff"));
@@ -320,6 +357,6 @@
     });
   }
 
-  render();
-  sync();
+  renderLog();
+  renderLists();
 })();

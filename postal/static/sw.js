@@ -7,8 +7,8 @@
  *  - the courier's pages (home, runs, stops at the door): from the network when it answers
  *    within NETWORK_WAIT, each good answer kept; otherwise the kept copy, or the offline page.
  * Everything else (the API, other roles' pages, any POST) goes to the network untouched.
- * Logging out forgets the kept pages (they name citizens); the outbox in IndexedDB stays
- * until its proofs are sent, by the courier who recorded them.
+ * Logging out forgets the kept pages and the kept work (they name citizens); the proofs in
+ * IndexedDB stay until they are sent, by the courier who recorded them.
  *
  * Background sync ("postal-outbox"), where the browser has it: sends the proofs waiting in
  * IndexedDB (phone/outbox.js) even with no page open, and asks open pages to send their scans.
@@ -88,7 +88,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.method === "POST" && url.pathname === "/logout") {
-    event.waitUntil(caches.delete(PAGES));
+    event.waitUntil(Promise.all([caches.delete(PAGES),
+      self.PostalOutbox.forgetWork().catch(() => null)]));
     return;
   }
   if (request.method !== "GET") return;

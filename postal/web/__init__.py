@@ -8,7 +8,8 @@ from flask import Flask
 
 MODULES = (
     "auth", "home", "counter", "calendar_admin", "courier", "agency", "office", "public", "admin",
-    "manifests", "timeline", "pickups", "audit_admin", "delivery",
+    "manifests", "timeline", "pickups", "audit_admin", "delivery", "sso", "sso_admin",
+    "links_admin",
 )
 
 

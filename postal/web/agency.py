@@ -13,7 +13,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from postal.core.access import dossier_for, scope_dossiers
@@ -46,15 +46,37 @@ def index():
         .options(joinedload(Dossier.procedure), joinedload(Dossier.items))
         .order_by(Dossier.due_at).limit(300)
     ).unique().all()
-    mine = select(OrgUnit.id).where(OrgUnit.path.startswith(user.unit.path, autoescape=True))
-    held = db.session.scalars(
-        select(Item).where(Item.holder_unit_id.in_(mine)).options(joinedload(Item.dossier))
-        .order_by(Item.held_since).limit(500)
-    ).all()
+    held, held_total, held_pages, page, q = _held(user)
     incoming = [m for m in manifests.manifests_for(db.session, user, direction="in")
                 if m.status in manifests.ACTIVE]
     return render_template("home/agency.html", dossiers=dossiers, held=held, incoming=incoming,
-                           waiting=manifests.items_waiting(db.session, user.unit), now=utcnow())
+                           waiting=manifests.items_waiting(db.session, user.unit), now=utcnow(),
+                           held_total=held_total, held_pages=held_pages, page=page, q=q)
+
+
+HELD_PER_PAGE = 50
+
+
+def _held(user):
+    """The items held in the user's units, newest arrival first, one page of them, with the
+    true total; ?q= narrows to an item number or dossier code (any part of it)."""
+    mine = select(OrgUnit.id).where(OrgUnit.path.startswith(user.unit.path, autoescape=True))
+    stmt = select(Item).where(Item.holder_unit_id.in_(mine))
+    q = (request.args.get("q") or "").strip()[:60]
+    if q:
+        pattern = f"%{q.upper()}%"
+        stmt = stmt.join(Dossier, Dossier.id == Item.dossier_id).where(
+            or_(Item.number.like(pattern), func.upper(Dossier.code).like(pattern)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    pages = max((total + HELD_PER_PAGE - 1) // HELD_PER_PAGE, 1)
+    try:
+        page = min(max(int(request.args.get("page", 1)), 1), pages)
+    except ValueError:
+        page = 1
+    rows = db.session.scalars(
+        stmt.options(joinedload(Item.dossier)).order_by(Item.held_since.desc(), Item.id.desc())
+        .limit(HELD_PER_PAGE).offset((page - 1) * HELD_PER_PAGE)).all()
+    return rows, total, pages, page, q
 
 
 def _page(dossier: Dossier, errors: dict | None = None, status: int = 200):

@@ -23,7 +23,7 @@ from postal.web.forms import LoginForm
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """`target` if it is a path of this site, else the home page. Browsers drop tabs and
     newlines and read a backslash as a slash, so a slash, a tab and "/evil.example" would leave
     the site: anything with a control character, a space or a backslash is refused, and what
@@ -63,8 +63,8 @@ def login():
         session.update(session_for(db.session, user))
         if lang:
             session["lang"] = lang
-        audit.record(db.session, user, "login", "user", user.username)
-        return redirect(_safe_next(request.args.get("next")))
+        audit.record(db.session, user, "login", "user", user.username, provider="password")
+        return redirect(safe_next(request.args.get("next")))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
@@ -86,4 +86,4 @@ def logout():
 def language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(safe_next(request.args.get("next")))

@@ -49,3 +49,22 @@ def delivery_of(form: MultiDict) -> dict | None:
 def extra_missing(form: MultiDict) -> list[str]:
     """Papers to add beyond the unticked required ones: one a line."""
     return [line.strip() for line in form.get("extra_missing", "").splitlines() if line.strip()]
+
+
+def resumed(dossier) -> MultiDict:
+    """The intake form filled from an earlier intake that asked for supplements: the same
+    applicant, procedure, papers already presented and return method; a new intake key."""
+    a = dossier.applicant
+    values = MultiDict({
+        "procedure_code": dossier.procedure.code if dossier.procedure else "",
+        "full_name": a.full_name or "", "id_number": a.id_number or "", "phone": a.phone or "",
+        "street": a.street or "", "ward_code": a.ward.code if a.ward else "",
+        "return_method": dossier.return_method.value, "resumed_from": str(dossier.id),
+    })
+    if dossier.return_method.value == "home":
+        values["delivery_street"] = dossier.delivery_street or ""
+        values["delivery_ward_code"] = (dossier.delivery_ward.code if dossier.delivery_ward
+                                        else "")
+    for entry in dossier.documents or ():
+        values.add("documents", entry.get("id") if isinstance(entry, dict) else str(entry))
+    return values

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from postal.core.access import scope_dossiers
-from postal.core.codes import classify_barcode
+from postal.core.codes import classify_barcode, intake_id
 from postal.core.errors import DomainError, NotFound
 from postal.core.text import clean
 from postal.deadlines.office import calendar_for
-from postal.dossiers import intake
+from postal.dossiers import decisions, intake
 from postal.dossiers.applicants import parse_cccd_qr, search_wards, split_address, ward_by_code
 from postal.dossiers.catalogue import procedure_by_code
 from postal.dossiers.view import dossier_by_ref, dossier_dict, dossier_ref
 from postal.extensions import db
 from postal.http import papers
 from postal.http.security import roles_required
-from postal.models import Dossier, Item, Role
+from postal.models import Dossier, Item, Role, State, utcnow
 from postal.web.counter import forms
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -68,7 +78,25 @@ def _intake_page(values: MultiDict, errors: dict[str, str], status: int = 200):
 @bp.get("/")
 @roles_required(Role.CLERK)
 def index():
-    return _intake_page(MultiDict(), {})
+    values = MultiDict()
+    if request.args.get("resume", "").isdigit():
+        earlier = dossier_by_ref(db.session, current_user._get_current_object(),
+                                 request.args["resume"])
+        values = forms.resumed(earlier)
+    return _intake_page(values, {})
+
+
+@bp.post("/d/<ref>/supplement-received")
+@roles_required(Role.CLERK)
+def supplement_received(ref: str):
+    """The citizen brought what the agency asked for: the deadline clock runs again."""
+    user = current_user._get_current_object()
+    found = dossier_by_ref(db.session, user, ref)
+    decisions.receive_supplement(db.session, user, found, now=utcnow(),
+                                 calendar=calendar_for(db.session, current_app.config),
+                                 note=request.form.get("note"))
+    flash(_("Đã nhận hồ sơ bổ sung; hạn mới được tính lại."))
+    return redirect(url_for(".dossier", ref=dossier_ref(found)), 303)
 
 
 @bp.post("/")
@@ -102,7 +130,11 @@ def submit():
                                     reason=form.get("reason"))
     except DomainError as exc:
         db.session.rollback()
-        return _intake_page(form, {forms.form_field(exc.field): exc.message}, exc.status)
+        many = getattr(exc, "errors", None) or {exc.field: exc.message}
+        errors = {}
+        for field, message in many.items():
+            errors.setdefault(forms.form_field(field), message)
+        return _intake_page(form, errors, exc.status)
     page = form.get("print_page") if form.get("print_page") in ("A4", "A5") else "A4"
     return redirect(url_for(".index", done=dossier_ref(dossier), paper=PAPER_OF[outcome],
                             page=page), 303)
@@ -115,7 +147,9 @@ def find():
     q = clean(request.args.get("q"))
     user = current_user._get_current_object()
     ref = q
-    if classify_barcode(q.upper()) == "s10":
+    if (record := intake_id(q)) is not None:  # a supplement or refusal slip's barcode
+        ref = str(record)
+    elif classify_barcode(q.upper()) == "s10":
         item = db.session.scalar(select(Item).where(Item.number == q.upper()))
         ref = dossier_ref(item.dossier) if item is not None else ""
     try:
@@ -126,6 +160,9 @@ def find():
         if user.role == Role.MANAGER:
             raise NotFound(f"không tìm thấy hồ sơ {q!r}")
         return _intake_page(MultiDict(), {"q": f"Không tìm thấy hồ sơ “{q}”."}, 404)
+    if dossier.state == State.INCOMPLETE and user.role in (Role.CLERK, Role.ADMIN):
+        # the citizen is back with the papers asked for: the intake again, all filled in
+        return redirect(url_for(".index", resume=dossier.id))
     return redirect(url_for(".dossier", ref=dossier_ref(dossier)))
 
 

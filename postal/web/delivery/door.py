@@ -66,7 +66,8 @@ def deliver(code):
             photo=upload.stream.read(max_bytes + 1) if upload and upload.filename else None,
             signature=form.get("signature") or None, lat=form.get("lat"), lon=form.get("lon"),
             accuracy_m=form.get("accuracy"), at=_moment(form.get("at")),
-            cod_collected=form.get("cod_collected"), note=form.get("note"))
+            cod_collected=form.get("cod_collected"), note=form.get("note"),
+            id_number=form.get("id_number"))
         proof.record_delivery(db.session, me(), dossier, evidence, utcnow(),
                               max_photo_bytes=max_bytes)
     except DomainError as exc:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from postal.core.access import sees_unit
 from postal.core.errors import DomainError, ValidationFailed
 from postal.core.time import TZ
-from postal.delivery import runs
+from postal.delivery import clock, runs
 from postal.documents.labels import available_layouts
 from postal.extensions import db
 from postal.http.security import roles_required
@@ -42,7 +42,8 @@ def _planning(error: DomainError | None = None, status: int = 200):
     return render_template(
         "delivery/plan.html", queue=runs.delivery_queue(db.session, user),
         couriers=_couriers(user), runs=runs.runs_for(db.session, user, limit=30),
-        chosen=chosen, form=request.form, today=today(), error=error), status
+        chosen=chosen, form=request.form, today=today(), error=error,
+        clocks=clock.flagged(db.session, user, utcnow())), status
 
 
 @bp.get("/delivery/runs")
@@ -74,8 +75,12 @@ def create_run():
 
 
 def _run_page(run, error: str | None = None, status: int = 200):
+    user = me()
+    # the office sees whether the courier's phone clock was off (what it dated may be wrong)
+    clocks = ([] if user.role == Role.COURIER else
+              clock.flagged(db.session, user, utcnow(), courier_id=run.courier_id))
     return render_template("delivery/run.html", run=run, layouts=available_layouts(),
-                           error=error, RunStatus=RunStatus), status
+                           error=error, RunStatus=RunStatus, clocks=clocks), status
 
 
 @bp.get("/delivery/runs/<int:run_id>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -29,6 +29,7 @@ from postal.web.office.common import (
 )
 
 BREAKDOWNS = ("field", "agency", "commune", "channel")
+
 CHANNELS = {"counter": "Tại quầy", "home_pickup": "Thu gom tại nhà", "online": "Trực tuyến"}
 
 
@@ -88,8 +89,10 @@ def index():
     date_from, date_to = asked_period()
     data = monthly_data(db.session, unit, date_from, date_to, now=now(), breakdowns=BREAKDOWNS,
                         overdue=True)
+    tiles = data.headline(current_app.config["HOME_DELIVERY_TARGET"] / 100)
     return render_template(
         "home/office.html", data=data, unit=unit, charts=_charts(data, unit), labels=LABELS,
+        tiles=tiles,
         behind=behind, channels=CHANNELS, closures=closing.closures(db.session, unit)[:12],
         closable=_closable(unit), units=_units(unit), today=today(),
         month_bounds=closing.month_bounds,

@@ -32,7 +32,9 @@ def report(fmt: str):
         return pdf_response(render_report(data), name)
     data = monthly_data(db.session, unit, date_from, date_to, breakdowns=())
     if fmt == "csv":
-        return file_response(exports.report_csv(data.figures), "text/csv; charset=utf-8", name)
+        # with a BOM, so that Excel reads the Vietnamese as UTF-8
+        return file_response("\ufeff" + exports.report_csv(data.figures),
+                             "text/csv; charset=utf-8", name)
     return file_response(exports.report_xlsx(data.figures, unit=unit, date_from=date_from,
                                          date_to=date_to), XLSX, name)
 
