@@ -216,6 +216,7 @@ ACCESS: dict[str, Access] = {
     "courier.offline": Access(("courier",)),
     "courier.manifest": Access(PUBLIC),
     "courier.service_worker": Access(PUBLIC),
+    "courier.shell": Access(PUBLIC, lambda s, w: {"name": "phone/shell.js"}),
     "api_delivery.phone_session": Access(("courier",)),
     "api_delivery.courier_work": Access(("courier",)),
     "api_delivery.courier_clock": Access(("courier",)),

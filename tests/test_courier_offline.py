@@ -415,6 +415,13 @@ def test_the_service_worker_may_control_the_site_and_changes_with_its_shell(clie
     assert '"vendor/signature_pad/signature_pad.umd.min.js"' in source
 
 
+def test_the_shell_the_worker_keeps_is_the_static_files_and_nothing_else(client):
+    answer = client.get("/courier/shell/phone/outbox.js")
+    assert answer.status_code == 200 and b"PostalOutbox" in answer.data
+    assert client.get("/courier/shell/sw.js").status_code == 404  # not part of the shell
+    assert client.get("/courier/shell/../../config.py").status_code == 404
+
+
 def test_the_manifest_installs_the_courier_pages_as_an_app(client):
     body = client.get("/courier/manifest.webmanifest").get_json(force=True)
     assert body["start_url"] == "/courier/" and body["display"] == "standalone"

@@ -25,6 +25,7 @@ from postal.models import (
     ManifestLine,
     ManifestStatus,
     OrgUnit,
+    RunStatus,
     RunStop,
     UnitKind,
     User,
@@ -55,7 +56,8 @@ def _stop(stop: RunStop) -> dict:
 def open_runs(session: Session, courier: User, today) -> list[DeliveryRun]:
     """The courier's runs still to ride: planned or out, or dated today or later."""
     runs = session.scalars(
-        select(DeliveryRun).where(DeliveryRun.courier_id == courier.id)
+        select(DeliveryRun).where(DeliveryRun.courier_id == courier.id,
+                                  DeliveryRun.status != RunStatus.CANCELLED)
         .where(DeliveryRun.status.in_(OPEN_RUN_STATES) | (DeliveryRun.day >= today))
         .options(selectinload(DeliveryRun.stops).joinedload(RunStop.dossier).options(
             joinedload(Dossier.applicant), joinedload(Dossier.procedure),

@@ -26,13 +26,22 @@ const COURIER_PAGES = [
   /^\/delivery\/stops\/[^/]+$/,
 ];
 
-importScripts("/static/phone/outbox.js");
+importScripts("/courier/shell/phone/outbox.js");
+
+// the shell comes from /courier/shell/ (the same files, sent whole) and is kept under the
+// /static/ addresses the pages ask for
+async function keepShell() {
+  const cache = await caches.open(SHELL);
+  await Promise.all(ASSETS.map(async (name) => {
+    const response = await fetch("/courier/shell/" + name, { cache: "no-store" });
+    if (!response.ok) throw new Error(name + ": " + response.status);
+    await cache.put("/static/" + name, response);
+  }));
+  await cache.add("/courier/manifest.webmanifest");
+}
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(SHELL)
-    .then((cache) => cache.addAll(ASSETS.map((name) => "/static/" + name)
-      .concat(["/courier/manifest.webmanifest"])))
-    .then(() => self.skipWaiting()));
+  event.waitUntil(keepShell().then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {

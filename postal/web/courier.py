@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 import uuid
 from functools import cache
 from pathlib import Path
@@ -25,7 +26,7 @@ from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from postal.core.errors import DomainError
+from postal.core.errors import DomainError, NotFound
 from postal.custody import Scan, pickups, record_scan
 from postal.delivery import workload
 from postal.extensions import db
@@ -147,6 +148,17 @@ def _worker_source(static: str) -> str:
     source = (root / "sw.js").read_text(encoding="utf-8")
     return (source.replace("__VERSION__", digest.hexdigest()[:12])
             .replace('"__ASSETS__"', json.dumps(list(SHELL_ASSETS))))
+
+
+@bp.get("/shell/<path:name>")
+def shell(name):
+    """A file of the shell as the service worker keeps it (its copy goes under /static/):
+    read whole, so that a download cut by the network going away leaves no file open."""
+    if name not in SHELL_ASSETS:
+        raise NotFound(_("Không có tệp này"))
+    path = Path(current_app.static_folder) / name
+    return Response(path.read_bytes(), mimetype=mimetypes.guess_type(name)[0],
+                    headers={"Cache-Control": "no-cache"})
 
 
 @bp.get("/sw.js")
