@@ -8,6 +8,8 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 
 @dataclass
 class Seen:
@@ -92,3 +94,33 @@ class Clock:
 
     def __call__(self):
         return self.at
+
+
+# fixtures the links' tests share (import them into the test module)
+from postal.extensions import db  # noqa: E402
+from tests.intake_factories import committing_client  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def links_switched_on(app):
+    """Events are queued only when some receiver may want them: here, as if the portal were
+    switched on (tests/test_webhooks.py checks that nothing is queued when none is)."""
+    from postal.outbox import events
+
+    events.switch_on(portal=True, vnpost=True)
+    yield
+    events.switch_on(portal=False, vnpost=False)
+
+
+@pytest.fixture
+def client(app):
+    return committing_client(app)
+
+
+@pytest.fixture
+def world(make_user, make_procedure, agency, api_token):
+    agency.results_without_folder = True
+    make_procedure(code="1.000001", processing_days=3, fee=8000)
+    db.session.commit()
+    return {"clerk": api_token(make_user("clerk")),
+            "officer": api_token(make_user("agency", unit=agency))}

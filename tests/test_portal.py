@@ -15,36 +15,16 @@ from postal.extensions import db
 from postal.models import DeliveryStatus, Dossier, LinkDelivery, utcnow
 from postal.outbox import links, portal
 from postal.outbox.portal import FIELDS, PortalClient
-from tests.intake_factories import NAME, applicant, committing_client
+from tests import links_support
+from tests.intake_factories import NAME, applicant
 from tests.links_support import Clock, FakeServer
+
+links_switched_on = links_support.links_switched_on
+client = links_support.client
+world = links_support.world
 
 TOKEN = "portal-token"
 STAMP = re.compile(r"^\d{14}$")
-
-
-@pytest.fixture(autouse=True)
-def links_switched_on(app):
-    """Events are queued only when some receiver may want them: here, as if the portal were
-    switched on (tests/test_webhooks.py checks that nothing is queued when none is)."""
-    from postal.outbox import events
-
-    events.switch_on(portal=True, vnpost=True)
-    yield
-    events.switch_on(portal=False, vnpost=False)
-
-
-@pytest.fixture
-def client(app):
-    return committing_client(app)
-
-
-@pytest.fixture
-def world(make_user, make_procedure, agency, api_token):
-    agency.results_without_folder = True
-    make_procedure(code="1.000001", processing_days=3, fee=8000)
-    db.session.commit()
-    return {"clerk": api_token(make_user("clerk")),
-            "officer": api_token(make_user("agency", unit=agency))}
 
 
 def problems(record: dict) -> list[str]:

@@ -29,23 +29,18 @@ from postal.models import (
 from postal.outbox import links, webhooks
 from postal.outbox.events import EVENT_NAMES
 from postal.outbox.messages import change_kind, notify_change
+from tests import links_support
 from tests.conftest import csrf_from
 from tests.intake_factories import applicant, committing_client
-from tests.links_support import Clock, FakeServer
+from tests.links_support import (
+    Clock,
+    FakeServer,
+)
+
+links_switched_on = links_support.links_switched_on
 
 SECRET = "a-long-shared-secret-0123"
 town = delivery_support.town
-
-
-@pytest.fixture(autouse=True)
-def links_switched_on(app):
-    """Events are queued only when some receiver may want them: here, as if the portal were
-    switched on (tests/test_webhooks.py checks that nothing is queued when none is)."""
-    from postal.outbox import events
-
-    events.switch_on(portal=True, vnpost=True)
-    yield
-    events.switch_on(portal=False, vnpost=False)
 
 
 def _scan(client, headers, dossier, event, **extra):
